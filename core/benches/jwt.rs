@@ -1,0 +1,2 @@
+//! Placeholder until the JWT benchmarks land.
+fn main() {}

@@ -1,0 +1,541 @@
+//! Typed JWT claims, wire-compatible with djangorestframework-simplejwt, and
+//! the rules that validate them.
+//!
+//! Invariants:
+//! - a [`Claims`] value read from a token has passed every rule in
+//!   [`Validation`]: token type, user id, `jti`, NumericDates, `iss`, `aud`
+//!   and time, in that order;
+//! - NumericDates are JSON integers in `0..=253402300799` (the last second of
+//!   year 9999). Floats are refused even when integral: simplejwt and PyJWT
+//!   write integers, and refusing floats keeps one spelling per instant;
+//! - extra claims never shadow a registered or configured claim name.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::json;
+use crate::jws::Limits;
+
+/// The latest NumericDate accepted: 9999-12-31T23:59:59Z.
+pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+/// Names Tessera itself writes; extra claims may not use them.
+const REGISTERED: [&str; 7] = ["exp", "iat", "nbf", "jti", "iss", "aud", "sid"];
+
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenType {
+    /// A short-lived token presented on each request.
+    Access,
+    /// A long-lived, single-use token exchanged for a new pair.
+    Refresh,
+}
+
+impl TokenType {
+    /// The claim value, as simplejwt writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Access => "access",
+            TokenType::Refresh => "refresh",
+        }
+    }
+}
+
+impl fmt::Display for TokenType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! hex128 {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks and wraps 32 lowercase hex characters.
+            pub fn parse(s: &str) -> Option<Self> {
+                (s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+                    .then(|| $name(s.to_owned()))
+            }
+
+            /// A fresh random value (128 bits from the system CSPRNG).
+            pub fn random() -> Result<Self> {
+                let mut raw = [0u8; 16];
+                crate::keys::random_bytes(&mut raw)?;
+                Ok($name(hex(&raw)))
+            }
+
+            /// The 32 hex characters.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($what, "({})"), self.0)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+hex128!(
+    /// A JWT id: 32 lowercase hex characters, as simplejwt's `uuid4().hex`.
+    Jti,
+    "Jti"
+);
+hex128!(
+    /// A token family (session) id, carried in the `sid` claim.
+    FamilyId,
+    "FamilyId"
+);
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}
+
+/// A user id: 1 to 255 bytes of text. Integer ids (simplejwt before 5.5.1
+/// wrote integer primary keys) are read as their decimal string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(String);
+
+impl UserId {
+    /// Checks and wraps a user id.
+    pub fn new(id: impl Into<String>) -> Result<Self> {
+        let id = id.into();
+        if id.is_empty() || id.len() > 255 {
+            return Err(Error::config("user id must be 1 to 255 bytes"));
+        }
+        Ok(UserId(id))
+    }
+
+    /// The id text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The claims of a verified token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claims {
+    /// `access` or `refresh`.
+    pub token_type: TokenType,
+    /// The subject, from the configured user id claim.
+    pub user_id: UserId,
+    /// The token's unique id.
+    pub jti: Jti,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Issue time, when present (Tessera always writes it).
+    pub iat: Option<i64>,
+    /// Not-before time, when present.
+    pub nbf: Option<i64>,
+    /// Issuer, when present.
+    pub iss: Option<String>,
+    /// Audiences; empty when the token carries none.
+    pub aud: Vec<String>,
+    /// The token family (session), for tokens Tessera issued.
+    pub family: Option<FamilyId>,
+    /// Every other claim, as received.
+    pub extra: Map<String, Value>,
+}
+
+/// The rules a token's claims must meet, and the names they travel under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Validation {
+    /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat` (default 0).
+    pub leeway: u64,
+    /// Required issuer; when `None`, `iss` is not checked.
+    pub issuer: Option<String>,
+    /// Required audience; when `None`, a token carrying `aud` is refused.
+    pub audience: Option<String>,
+    /// Name of the user id claim (default `user_id`, as simplejwt).
+    pub user_id_claim: String,
+    /// Name of the token type claim (default `token_type`, as simplejwt).
+    pub token_type_claim: String,
+    /// Size and shape bounds.
+    pub limits: Limits,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Validation {
+            leeway: 0,
+            issuer: None,
+            audience: None,
+            user_id_claim: "user_id".into(),
+            token_type_claim: "token_type".into(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Validation {
+    /// Checks the settings themselves.
+    pub fn check(&self) -> Result<()> {
+        for (what, name) in [
+            ("user id claim", &self.user_id_claim),
+            ("token type claim", &self.token_type_claim),
+        ] {
+            if name.is_empty() || name.len() > 64 || REGISTERED.contains(&name.as_str()) {
+                return Err(Error::config(format!(
+                    "{what} {name:?} must be 1 to 64 bytes and not a registered claim"
+                )));
+            }
+        }
+        if self.user_id_claim == self.token_type_claim {
+            return Err(Error::config("user id and token type claims must differ"));
+        }
+        if self.issuer.as_deref() == Some("") || self.audience.as_deref() == Some("") {
+            return Err(Error::config(
+                "issuer and audience, when set, must not be empty",
+            ));
+        }
+        if self.leeway > 86_400 {
+            return Err(Error::config("leeway above one day is not a clock skew"));
+        }
+        self.limits.check()
+    }
+
+    /// Refuses extra claims that would shadow a registered or configured name.
+    pub fn check_extra(&self, extra: &Map<String, Value>) -> Result<()> {
+        if let Some(name) = extra.keys().find(|k| self.is_reserved(k)) {
+            return Err(Error::config(format!("claim {name:?} is reserved")));
+        }
+        if extra.len() + 10 > self.limits.max_claims {
+            return Err(Error::config("too many extra claims"));
+        }
+        Ok(())
+    }
+
+    fn is_reserved(&self, name: &str) -> bool {
+        REGISTERED.contains(&name) || name == self.user_id_claim || name == self.token_type_claim
+    }
+
+    /// Parses and validates a payload at time `now`. When `expected` is set,
+    /// a token of the other type fails with `token_wrong_type`.
+    pub fn validate(
+        &self,
+        payload: &[u8],
+        expected: Option<TokenType>,
+        now: i64,
+    ) -> Result<Claims> {
+        let mut map = json::parse_object(payload, self.limits.json())
+            .map_err(|reason| Error::TokenInvalid(format!("payload: {reason}").into()))?;
+        let claims = self.read(&mut map)?;
+        self.check_claims(&claims, expected, now)?;
+        Ok(Claims {
+            extra: map,
+            ..claims
+        })
+    }
+
+    /// The time rules alone, for a value already parsed.
+    pub(crate) fn check_claims(
+        &self,
+        c: &Claims,
+        expected: Option<TokenType>,
+        now: i64,
+    ) -> Result<()> {
+        if let Some(want) = &self.issuer {
+            if c.iss.as_ref() != Some(want) {
+                return Err(Error::invalid("issuer does not match"));
+            }
+        }
+        match &self.audience {
+            Some(want) if !c.aud.iter().any(|a| a == want) => {
+                return Err(Error::invalid("audience does not match"))
+            }
+            None if !c.aud.is_empty() => {
+                return Err(Error::invalid(
+                    "token has an audience but none is configured",
+                ))
+            }
+            _ => {}
+        }
+        if let Some(want) = expected {
+            if c.token_type != want {
+                return Err(Error::TokenWrongType(
+                    format!("expected an {want} token, got {}", c.token_type).into(),
+                ));
+            }
+        }
+        let leeway = i64::try_from(self.leeway).unwrap_or(i64::MAX);
+        if now >= c.exp.saturating_add(leeway) {
+            return Err(Error::TokenExpired("token has expired".into()));
+        }
+        if c.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+            return Err(Error::TokenNotYetValid("nbf is in the future".into()));
+        }
+        if c.iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+            return Err(Error::TokenNotYetValid("iat is in the future".into()));
+        }
+        Ok(())
+    }
+
+    /// Moves the known claims out of `map`, checking their JSON types.
+    fn read(&self, map: &mut Map<String, Value>) -> Result<Claims> {
+        let token_type = match map.remove(&self.token_type_claim) {
+            Some(Value::String(s)) if s == "access" => TokenType::Access,
+            Some(Value::String(s)) if s == "refresh" => TokenType::Refresh,
+            Some(_) => return Err(Error::invalid("unknown token type")),
+            None => return Err(Error::invalid("token type claim missing")),
+        };
+        let user_id = match map.remove(&self.user_id_claim) {
+            Some(Value::String(s)) => {
+                UserId::new(s).map_err(|_| Error::invalid("user id must be 1 to 255 bytes"))?
+            }
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => UserId(n.to_string()),
+            Some(_) => return Err(Error::invalid("user id claim is not a string or integer")),
+            None => return Err(Error::invalid("user id claim missing")),
+        };
+        let jti = match map.remove("jti") {
+            Some(Value::String(s)) => {
+                Jti::parse(&s).ok_or_else(|| Error::invalid("jti is not 32 lowercase hex"))?
+            }
+            Some(_) => return Err(Error::invalid("jti is not a string")),
+            None => return Err(Error::invalid("jti missing")),
+        };
+        let exp =
+            numeric_date(map.remove("exp"), "exp")?.ok_or_else(|| Error::invalid("exp missing"))?;
+        let iat = numeric_date(map.remove("iat"), "iat")?;
+        let nbf = numeric_date(map.remove("nbf"), "nbf")?;
+        let iss = match map.remove("iss") {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return Err(Error::invalid("iss is not a string")),
+        };
+        let aud = match map.remove("aud") {
+            None => Vec::new(),
+            Some(Value::String(s)) => vec![s],
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s),
+                    _ => Err(Error::invalid("aud holds a non-string")),
+                })
+                .collect::<Result<_>>()?,
+            Some(_) => return Err(Error::invalid("aud is not a string or array")),
+        };
+        let family = match map.remove("sid") {
+            None => None,
+            Some(Value::String(s)) => Some(
+                FamilyId::parse(&s).ok_or_else(|| Error::invalid("sid is not 32 lowercase hex"))?,
+            ),
+            Some(_) => return Err(Error::invalid("sid is not a string")),
+        };
+        Ok(Claims {
+            token_type,
+            user_id,
+            jti,
+            exp,
+            iat,
+            nbf,
+            iss,
+            aud,
+            family,
+            extra: Map::new(),
+        })
+    }
+
+    /// Writes the payload JSON, in simplejwt's member order: token type,
+    /// `exp`, `iat`, `jti`, user id, then Tessera's and the extra claims.
+    pub fn encode(&self, c: &Claims) -> Vec<u8> {
+        let mut map = Map::new();
+        map.insert(self.token_type_claim.clone(), c.token_type.as_str().into());
+        map.insert("exp".into(), c.exp.into());
+        if let Some(iat) = c.iat {
+            map.insert("iat".into(), iat.into());
+        }
+        map.insert("jti".into(), c.jti.0.clone().into());
+        map.insert(self.user_id_claim.clone(), c.user_id.0.clone().into());
+        if let Some(f) = &c.family {
+            map.insert("sid".into(), f.0.clone().into());
+        }
+        if let Some(nbf) = c.nbf {
+            map.insert("nbf".into(), nbf.into());
+        }
+        if let Some(iss) = &c.iss {
+            map.insert("iss".into(), iss.clone().into());
+        }
+        match c.aud.as_slice() {
+            [] => {}
+            [one] => {
+                map.insert("aud".into(), one.clone().into());
+            }
+            many => {
+                map.insert("aud".into(), many.to_vec().into());
+            }
+        }
+        for (k, v) in &c.extra {
+            map.insert(k.clone(), v.clone());
+        }
+        ordered_json(&map, &self.token_type_claim, &self.user_id_claim)
+    }
+
+    /// The claims as one JSON object under their wire names.
+    pub fn to_json(&self, c: &Claims) -> Map<String, Value> {
+        let bytes = self.encode(c);
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    }
+}
+
+/// serde_json's default map sorts keys; simplejwt's order is written out by
+/// hand so the tokens look alike byte for byte where they can.
+fn ordered_json(map: &Map<String, Value>, type_claim: &str, user_claim: &str) -> Vec<u8> {
+    let first = [type_claim, "exp", "iat", "jti", user_claim];
+    let mut out = Vec::with_capacity(256);
+    out.push(b'{');
+    let mut sep = false;
+    let mut put = |k: &str, v: &Value, out: &mut Vec<u8>| {
+        if sep {
+            out.push(b',');
+        }
+        sep = true;
+        // Writing a String or Value into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, k);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut *out, v);
+    };
+    for k in first {
+        if let Some(v) = map.get(k) {
+            put(k, v, &mut out);
+        }
+    }
+    for (k, v) in map {
+        if !first.contains(&k.as_str()) {
+            put(k, v, &mut out);
+        }
+    }
+    out.push(b'}');
+    out
+}
+
+fn numeric_date(v: Option<Value>, name: &'static str) -> Result<Option<i64>> {
+    let Some(v) = v else { return Ok(None) };
+    let bad =
+        || Error::TokenInvalid(format!("{name} is not an integer NumericDate in range").into());
+    match v {
+        Value::Number(n) => match n.as_i64() {
+            Some(t) if (0..=MAX_NUMERIC_DATE).contains(&t) => Ok(Some(t)),
+            _ => Err(bad()),
+        },
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(extra: &str) -> Vec<u8> {
+        format!(
+            r#"{{"token_type":"access","exp":2000,"iat":1000,"jti":"0123456789abcdef0123456789abcdef","user_id":"42"{extra}}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn reads_simplejwt_shape() {
+        let v = Validation::default();
+        let c = v
+            .validate(&payload(r#","role":"x""#), Some(TokenType::Access), 1500)
+            .unwrap();
+        assert_eq!(c.user_id.as_str(), "42");
+        assert_eq!(c.extra["role"], "x");
+        assert_eq!(c.iat, Some(1000));
+    }
+
+    #[test]
+    fn integer_user_id_reads_as_decimal() {
+        let p = br#"{"token_type":"access","exp":2000,"jti":"0123456789abcdef0123456789abcdef","user_id":42}"#;
+        let c = Validation::default().validate(p, None, 1500).unwrap();
+        assert_eq!(c.user_id.as_str(), "42");
+    }
+
+    #[test]
+    fn time_rules() {
+        let v = Validation::default();
+        assert_eq!(
+            v.validate(&payload(""), None, 2000).unwrap_err().code(),
+            "token_expired"
+        );
+        assert!(v.validate(&payload(""), None, 1999).is_ok());
+        assert_eq!(
+            v.validate(&payload(""), None, 999).unwrap_err().code(),
+            "token_not_yet_valid"
+        );
+        let lenient = Validation {
+            leeway: 5,
+            ..Validation::default()
+        };
+        assert!(lenient.validate(&payload(""), None, 2004).is_ok());
+        assert!(lenient.validate(&payload(""), None, 995).is_ok());
+    }
+
+    #[test]
+    fn wrong_type_is_reported_as_such() {
+        let e = Validation::default()
+            .validate(&payload(""), Some(TokenType::Refresh), 1500)
+            .unwrap_err();
+        assert_eq!(e.code(), "token_wrong_type");
+    }
+
+    #[test]
+    fn encode_round_trips_and_keeps_simplejwt_order() {
+        let v = Validation::default();
+        let c = v.validate(&payload(r#","aud":["a","b"]"#), None, 1500);
+        assert_eq!(
+            c.unwrap_err().code(),
+            "token_invalid",
+            "aud without configured audience"
+        );
+        let v = Validation {
+            audience: Some("b".into()),
+            ..Validation::default()
+        };
+        let c = v
+            .validate(&payload(r#","aud":["a","b"],"z":1"#), None, 1500)
+            .unwrap();
+        let bytes = v.encode(&c);
+        assert!(bytes.starts_with(br#"{"token_type":"access","exp":2000,"iat":1000,"jti":"#));
+        assert_eq!(v.validate(&bytes, None, 1500).unwrap(), c);
+    }
+
+    #[test]
+    fn reserved_extra_claims_are_refused() {
+        let v = Validation::default();
+        for name in ["exp", "jti", "user_id", "token_type", "sid", "aud"] {
+            let mut m = Map::new();
+            m.insert(name.into(), 1.into());
+            assert_eq!(
+                v.check_extra(&m).unwrap_err().code(),
+                "config_invalid",
+                "{name}"
+            );
+        }
+    }
+}

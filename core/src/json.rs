@@ -1,0 +1,248 @@
+//! Strict JSON objects for JOSE headers and JWT payloads.
+//!
+//! Invariant: an accepted document is a single JSON object whose objects
+//! hold no duplicate member names (compared after unescaping), whose nesting
+//! stays within `max_depth`, whose objects and arrays hold at most
+//! `max_members` entries, and whose strings are at most `max_string` bytes.
+//! RFC 7515 §5.2 and RFC 8725 §3.1 allow a parser to reject duplicates; we
+//! always do, so that two verifiers can never read different claims.
+
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Bounds applied while parsing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JsonLimits {
+    pub max_depth: usize,
+    pub max_members: usize,
+    pub max_string: usize,
+}
+
+/// Parses `bytes` as one strict JSON object.
+pub(crate) fn parse_object(
+    bytes: &[u8],
+    limits: JsonLimits,
+) -> Result<Map<String, Value>, &'static str> {
+    let reason = Cell::new(None);
+    let ctx = Ctx {
+        limits,
+        reason: &reason,
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = ObjectSeed {
+        ctx: &ctx,
+        depth: 1,
+    }
+    .deserialize(&mut de)
+    .and_then(|map| de.end().map(|()| map));
+    match parsed {
+        Ok(map) => Ok(map),
+        Err(e) => Err(reason.get().unwrap_or(if e.is_data() {
+            "JSON is not an object"
+        } else {
+            "malformed JSON"
+        })),
+    }
+}
+
+struct Ctx<'a> {
+    limits: JsonLimits,
+    reason: &'a Cell<Option<&'static str>>,
+}
+
+impl Ctx<'_> {
+    fn fail<E: de::Error>(&self, reason: &'static str) -> E {
+        self.reason.set(Some(reason));
+        E::custom(reason)
+    }
+}
+
+struct ObjectSeed<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ObjectSeed<'_, '_> {
+    type Value = Map<String, Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(ObjectVisitor {
+            ctx: self.ctx,
+            depth: self.depth,
+        })
+    }
+}
+
+struct ObjectVisitor<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    depth: usize,
+}
+
+impl<'de> Visitor<'de> for ObjectVisitor<'_, '_> {
+    type Value = Map<String, Value>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if key.len() > self.ctx.limits.max_string {
+                return Err(self.ctx.fail("JSON member name too long"));
+            }
+            if map.len() >= self.ctx.limits.max_members {
+                return Err(self.ctx.fail("too many JSON members"));
+            }
+            if map.contains_key(&key) {
+                return Err(self.ctx.fail("duplicate JSON member"));
+            }
+            let value = access.next_value_seed(ValueSeed {
+                ctx: self.ctx,
+                depth: self.depth,
+            })?;
+            map.insert(key, value);
+        }
+        Ok(map)
+    }
+}
+
+/// A value nested inside an object or array at `depth`.
+struct ValueSeed<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl ValueSeed<'_, '_> {
+    fn deeper<E: de::Error>(&self) -> Result<usize, E> {
+        if self.depth >= self.ctx.limits.max_depth {
+            Err(self.ctx.fail("JSON nested too deeply"))
+        } else {
+            Ok(self.depth + 1)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| self.ctx.fail("non-finite JSON number"))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        if v.len() > self.ctx.limits.max_string {
+            return Err(self.ctx.fail("JSON string too long"));
+        }
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        if v.len() > self.ctx.limits.max_string {
+            return Err(self.ctx.fail("JSON string too long"));
+        }
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let depth = self.deeper()?;
+        let mut items = Vec::new();
+        while let Some(v) = access.next_element_seed(ValueSeed {
+            ctx: self.ctx,
+            depth,
+        })? {
+            if items.len() >= self.ctx.limits.max_members {
+                return Err(self.ctx.fail("too many JSON array items"));
+            }
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Value, A::Error> {
+        let depth = self.deeper()?;
+        ObjectVisitor {
+            ctx: self.ctx,
+            depth,
+        }
+        .visit_map(access)
+        .map(Value::Object)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const L: JsonLimits = JsonLimits {
+        max_depth: 4,
+        max_members: 8,
+        max_string: 16,
+    };
+
+    #[test]
+    fn accepts_plain_objects_with_whitespace() {
+        let m = parse_object(b" {\r\n \"a\": [1, {\"b\": null}], \"c\":\"x\" } ", L).unwrap();
+        assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn rejects_duplicates_even_when_escaped() {
+        assert_eq!(
+            parse_object(br#"{"a":1,"\u0061":2}"#, L),
+            Err("duplicate JSON member")
+        );
+        assert_eq!(
+            parse_object(br#"{"o":{"k":1,"k":1}}"#, L),
+            Err("duplicate JSON member")
+        );
+    }
+
+    #[test]
+    fn rejects_depth_members_and_long_strings() {
+        assert_eq!(
+            parse_object(br#"{"a":[[[[1]]]]}"#, L),
+            Err("JSON nested too deeply")
+        );
+        assert!(parse_object(br#"{"a":[[[1]]]}"#, L).is_ok());
+        assert_eq!(
+            parse_object(br#"{"a":"0123456789abcdefX"}"#, L),
+            Err("JSON string too long")
+        );
+        let many = br#"{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1}"#;
+        assert_eq!(parse_object(many, L), Err("too many JSON members"));
+    }
+
+    #[test]
+    fn rejects_non_objects_and_trailing_data() {
+        assert_eq!(parse_object(b"[1]", L), Err("JSON is not an object"));
+        assert_eq!(parse_object(b"\"s\"", L), Err("JSON is not an object"));
+        assert_eq!(parse_object(b"{} {}", L), Err("malformed JSON"));
+        assert_eq!(parse_object(b"{", L), Err("malformed JSON"));
+        assert_eq!(parse_object(b"", L), Err("malformed JSON"));
+        assert_eq!(
+            parse_object(b"{\"a\":\"\\ud800\"}", L),
+            Err("malformed JSON")
+        );
+        assert_eq!(parse_object(b"{\"a\":\xff}", L), Err("malformed JSON"));
+    }
+}
