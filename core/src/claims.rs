@@ -73,6 +73,20 @@ macro_rules! hex128 {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// The 16 raw bytes.
+            pub fn to_bytes(&self) -> [u8; 16] {
+                let mut out = [0u8; 16];
+                for (i, pair) in self.0.as_bytes().chunks_exact(2).enumerate() {
+                    out[i] = (nibble(pair[0]) << 4) | nibble(pair[1]);
+                }
+                out
+            }
+
+            /// From 16 raw bytes.
+            pub fn from_bytes(raw: &[u8; 16]) -> Self {
+                $name(hex(raw))
+            }
         }
 
         impl fmt::Debug for $name {
@@ -99,6 +113,15 @@ hex128!(
     FamilyId,
     "FamilyId"
 );
+
+/// The value of one lowercase hex digit; callers pass only checked digits.
+fn nibble(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => 0,
+    }
+}
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

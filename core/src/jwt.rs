@@ -23,6 +23,11 @@ impl Jwt {
         Ok(Jwt { keys, validation })
     }
 
+    /// Combines keys and rules already checked by the caller.
+    pub(crate) fn from_checked(keys: KeySet, validation: Validation) -> Self {
+        Jwt { keys, validation }
+    }
+
     /// The keys.
     pub fn keys(&self) -> &KeySet {
         &self.keys

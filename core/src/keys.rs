@@ -425,6 +425,16 @@ impl Key {
                 return Err(Error::config("JWK use must be sig"));
             }
         }
+        // RFC 7517 §4.3: a key whose key_ops leave out "verify" is not meant
+        // for checking signatures, whatever else it may be for.
+        if let Some(ops) = obj.get("key_ops") {
+            if !ops
+                .as_array()
+                .is_some_and(|ops| ops.iter().any(|op| op == "verify"))
+            {
+                return Err(Error::config("JWK key_ops must include verify"));
+            }
+        }
         let kty = text("kty")?.ok_or_else(|| Error::config("JWK lacks kty"))?;
         if kty != "oct" && obj.contains_key("d") {
             return Err(Error::config(
@@ -610,6 +620,15 @@ impl Key {
                     .is_ok()
             }
         }
+    }
+
+    /// Checks `signature` over raw `msg` bytes, outside any JWS, with the same
+    /// length rule and constant-time comparison as token verification.
+    ///
+    /// For test vectors and fuzzing; not a stable API.
+    #[doc(hidden)]
+    pub fn verify_raw(&self, msg: &[u8], signature: &[u8]) -> bool {
+        self.verify(msg, signature)
     }
 
     /// The base64url header this key signs with.
@@ -920,6 +939,20 @@ mod tests {
             assert!(!public.can_sign());
             let s = key.sign(b"m").unwrap();
             assert!(public.verify(b"m", &s));
+        }
+    }
+
+    #[test]
+    fn jwk_whose_key_ops_lack_verify_is_refused() {
+        let mut jwk = Key::generate(Algorithm::ES256)
+            .unwrap()
+            .public_jwk()
+            .unwrap();
+        jwk["key_ops"] = json!(["verify"]);
+        assert!(Key::from_jwk(&jwk).is_ok());
+        for ops in [json!(["encrypt"]), json!([]), json!("verify")] {
+            jwk["key_ops"] = ops;
+            assert_eq!(Key::from_jwk(&jwk).unwrap_err().code(), "config_invalid");
         }
     }
 

@@ -6,19 +6,29 @@ mod b64;
 mod claims;
 mod clock;
 mod der;
+mod engine;
 mod error;
+mod events;
 mod json;
 pub mod jws;
 mod jwt;
 mod keys;
+pub mod pat;
+mod records;
+mod store;
 mod verifier;
 
 pub use claims::{Claims, FamilyId, Jti, TokenType, UserId, Validation, MAX_NUMERIC_DATE};
 pub use clock::{system_clock, Clock, ManualClock, SharedClock, SystemClock};
+pub use engine::{Engine, EngineConfig, Session, Stats, TokenPair};
 pub use error::{Error, Result};
+pub use events::{Event, EventKind, EventSink};
 pub use jws::Limits;
 pub use jwt::Jwt;
 pub use keys::{Algorithm, Key, KeySet, Kid};
+pub use pat::{NewPat, Pat, PatConfig};
+pub use records::decode_any as decode_record;
+pub use store::StoreStats;
 pub use verifier::Verifier;
 
 /// Strict base64url, exposed for tests, fuzzing and tools.

@@ -1,0 +1,776 @@
+//! The engine: the stateful front of the crate. It issues token pairs,
+//! rotates refresh tokens exactly once, detects replays (RFC 9700 §4.14.2),
+//! logs sessions out, and keeps PATs (see [`crate::pat`]).
+//!
+//! Invariants:
+//! - a refresh token is exchanged at most once, ever: the check of its
+//!   state and the mark that spends it happen in one durable write
+//!   transaction, so concurrent callers, threads or processes, see exactly
+//!   one success;
+//! - replaying a rotated token revokes its whole family (outside the
+//!   `reuse_grace` exception for the current token's predecessor);
+//! - refresh state is kept until the token could no longer verify
+//!   (`exp + leeway`), so every replay is recognised until then;
+//! - tokens are signed before the transaction begins and verified before
+//!   any store access: no store lock is held while signing or verifying;
+//! - access tokens carry their family (`sid`), so `verify_access` decides
+//!   revocation with one point read of the family record, even for tokens
+//!   issued within the same second as a logout.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::claims::{Claims, FamilyId, Jti, TokenType, UserId, Validation};
+use crate::clock::{system_clock, SharedClock};
+use crate::error::{Error, Result};
+use crate::events::{Event, EventKind, EventSink};
+use crate::jwt::Jwt;
+use crate::keys::KeySet;
+use crate::pat::PatConfig;
+use crate::records::{
+    jti_key, Digest32, FamilyRecord, FamilyState, Id16, RefreshRecord, RefreshState, RevokeReason,
+};
+use crate::store::redb::RedbStore;
+use crate::store::{ReadTx, StoreStats, WriteTx};
+
+/// Family id stored for a blacklisted foreign token that started no family.
+const NO_FAMILY: Id16 = [0; 16];
+
+/// How many expired records one purge transaction removes at most.
+const PURGE_BATCH: usize = 1000;
+
+/// Everything an [`Engine`] is configured with.
+#[non_exhaustive]
+pub struct EngineConfig {
+    /// The signing key and any verify-only keys.
+    pub keys: KeySet,
+    /// Claim rules: leeway, issuer, audience, claim names, limits.
+    pub validation: Validation,
+    /// Lifetime of access tokens (default 15 minutes).
+    pub access_ttl: Duration,
+    /// Lifetime of refresh tokens, renewed on each rotation (default 14 days).
+    pub refresh_ttl: Duration,
+    /// How long the predecessor of the current refresh token may be retried
+    /// by a client that lost a response (default 0: never).
+    pub reuse_grace: Duration,
+    /// Share one file between processes (prefork servers); default false.
+    pub multi_process: bool,
+    /// Personal access token settings.
+    pub pat: PatConfig,
+    /// The clock (tests inject a [`crate::ManualClock`]).
+    pub clock: SharedClock,
+    /// Where audit events go; none by default.
+    pub events: Option<Arc<dyn EventSink>>,
+}
+
+impl EngineConfig {
+    /// Defaults around a key set.
+    pub fn new(keys: KeySet) -> Self {
+        EngineConfig {
+            keys,
+            validation: Validation::default(),
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+            reuse_grace: Duration::ZERO,
+            multi_process: false,
+            pat: PatConfig::default(),
+            clock: system_clock(),
+            events: None,
+        }
+    }
+
+    fn settings(&self) -> Result<Settings> {
+        self.validation.check()?;
+        self.pat.check()?;
+        if self.keys.signing_key().is_none() {
+            return Err(Error::config("the engine needs a signing key"));
+        }
+        let secs = |d: Duration, what: &str| -> Result<i64> {
+            if d.subsec_nanos() != 0 {
+                return Err(Error::config(format!("{what} must be whole seconds")));
+            }
+            i64::try_from(d.as_secs())
+                .ok()
+                .filter(|s| *s <= 10 * 365 * 86_400)
+                .ok_or_else(|| Error::config(format!("{what} is longer than ten years")))
+        };
+        let access_ttl = secs(self.access_ttl, "access_ttl")?;
+        let refresh_ttl = secs(self.refresh_ttl, "refresh_ttl")?;
+        let reuse_grace = secs(self.reuse_grace, "reuse_grace")?;
+        if access_ttl == 0 || refresh_ttl == 0 {
+            return Err(Error::config("token lifetimes must be positive"));
+        }
+        if access_ttl > refresh_ttl {
+            return Err(Error::config(
+                "access_ttl must not exceed refresh_ttl: an access token must not outlive its session",
+            ));
+        }
+        if reuse_grace > 300 {
+            return Err(Error::config(
+                "reuse_grace above 300 seconds defeats reuse detection",
+            ));
+        }
+        Ok(Settings {
+            access_ttl,
+            refresh_ttl,
+            reuse_grace,
+            leeway: i64::try_from(self.validation.leeway).unwrap_or(0),
+        })
+    }
+}
+
+impl fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("keys", &self.keys)
+            .field("validation", &self.validation)
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("reuse_grace", &self.reuse_grace)
+            .field("multi_process", &self.multi_process)
+            .field("pat", &self.pat)
+            .field("events", &self.events.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    access_ttl: i64,
+    refresh_ttl: i64,
+    reuse_grace: i64,
+    leeway: i64,
+}
+
+/// An access token and a refresh token from one issue or rotation.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    /// The access token.
+    pub access: String,
+    /// The refresh token.
+    pub refresh: String,
+    /// `exp` of the access token.
+    pub access_expires_at: i64,
+    /// `exp` of the refresh token.
+    pub refresh_expires_at: i64,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access", &"<redacted>")
+            .field("refresh", &"<redacted>")
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .finish()
+    }
+}
+
+/// One live session of a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The family id, as carried in the tokens' `sid` claim.
+    pub family_id: FamilyId,
+    /// When `issue` started it.
+    pub created_at: i64,
+    /// When it last rotated (its creation time if never).
+    pub last_refreshed_at: i64,
+    /// When its current refresh token expires.
+    pub expires_at: i64,
+}
+
+/// Record counts and size, from [`Engine::stats`].
+pub type Stats = StoreStats;
+
+/// The token engine over an embedded redb database. `Send + Sync`; share it
+/// behind an `Arc`.
+pub struct Engine {
+    pub(crate) jwt: Jwt,
+    settings: Settings,
+    pub(crate) pat: PatConfig,
+    pub(crate) clock: SharedClock,
+    events: Option<Arc<dyn EventSink>>,
+    pub(crate) store: RedbStore,
+}
+
+/// What a rotation transaction decided.
+enum Rotation {
+    Rotated,
+    Reused(Id16),
+}
+
+impl Engine {
+    /// Opens the database at `path`, creating the file if it is missing.
+    pub fn open(path: impl AsRef<Path>, config: EngineConfig) -> Result<Engine> {
+        let settings = config.settings()?;
+        let store = RedbStore::open(path.as_ref(), config.multi_process)?;
+        Ok(Engine::assemble(config, settings, store))
+    }
+
+    /// An engine over redb's in-memory backend: the same code path, with
+    /// nothing on disk.
+    pub fn in_memory(config: EngineConfig) -> Result<Engine> {
+        let settings = config.settings()?;
+        let store = RedbStore::in_memory()?;
+        Ok(Engine::assemble(config, settings, store))
+    }
+
+    fn assemble(config: EngineConfig, settings: Settings, store: RedbStore) -> Engine {
+        Engine {
+            // Validation was checked by `settings`; Jwt::new checks it again.
+            jwt: Jwt::from_checked(config.keys, config.validation),
+            settings,
+            pat: config.pat,
+            clock: config.clock,
+            events: config.events,
+            store,
+        }
+    }
+
+    /// Starts a session (a token family) for `user_id`. `extra_claims` are
+    /// copied into both tokens and kept across rotations; reserved names are
+    /// refused with `config_invalid`.
+    pub fn issue(&self, user_id: &str, extra_claims: Map<String, Value>) -> Result<TokenPair> {
+        let user = UserId::new(user_id)?;
+        self.jwt.validation().check_extra(&extra_claims)?;
+        let now = self.clock.now();
+        let family = FamilyId::random()?;
+        let minted = self.mint(&user, &family, &extra_claims, now)?;
+        let fid = family.to_bytes();
+        self.store.write(|tx| {
+            tx.put_family(
+                &fid,
+                &FamilyRecord {
+                    user_id: user.as_str().to_owned(),
+                    created_at: now,
+                    last_refreshed_at: now,
+                    expires_at: minted.pair.refresh_expires_at,
+                    current: minted.refresh_key,
+                    previous: None,
+                    state: FamilyState::Active,
+                },
+            )?;
+            tx.put_refresh(&minted.refresh_key, &minted.refresh_record(fid))
+        })?;
+        self.emit(
+            EventKind::SessionIssued,
+            now,
+            Some(user.as_str()),
+            Some(&family),
+            None,
+        );
+        Ok(minted.pair)
+    }
+
+    /// Verifies an access token: signature, claims, and whether its session
+    /// (or, for a token without `sid`, its user) was logged out. At most one
+    /// point read of the store.
+    pub fn verify_access(&self, token: &str) -> Result<Claims> {
+        let now = self.clock.now();
+        let result = self
+            .jwt
+            .verify(token, Some(TokenType::Access), now)
+            .and_then(|claims| {
+                self.store.read(|tx| check_not_revoked(tx, &claims))?;
+                Ok(claims)
+            });
+        self.report_failure(&result, now);
+        result
+    }
+
+    /// Verifies a refresh token without spending it: signature, claims, and
+    /// that it could be exchanged now. A rotated token reports
+    /// `refresh_reused` here without revoking anything.
+    pub fn verify_refresh(&self, token: &str) -> Result<Claims> {
+        let now = self.clock.now();
+        let result = self
+            .jwt
+            .verify(token, Some(TokenType::Refresh), now)
+            .and_then(|claims| {
+                let key = jti_key(claims.jti.as_str());
+                self.store.read(|tx| match tx.refresh(&key)? {
+                    None if claims.family.is_some() => Err(session_gone()),
+                    None => check_not_revoked(tx, &claims),
+                    Some(rec) => {
+                        let fam = tx.family(&rec.family)?;
+                        if !fam.is_some_and(|f| f.state == FamilyState::Active) {
+                            return Err(Error::TokenRevoked("the session was logged out".into()));
+                        }
+                        match rec.state {
+                            RefreshState::Active => Ok(()),
+                            _ => Err(Error::RefreshReused(
+                                "the refresh token was already used".into(),
+                            )),
+                        }
+                    }
+                })?;
+                Ok(claims)
+            });
+        self.report_failure(&result, now);
+        result
+    }
+
+    /// Exchanges a refresh token for a new pair in the same family: the
+    /// rotation. A token can be exchanged once; presenting it again revokes
+    /// its family and fails with `refresh_reused`.
+    ///
+    /// A validly signed simplejwt-shaped refresh token that Tessera never
+    /// issued (no `sid`) is accepted once, unless its jti is blacklisted or
+    /// its user logged out everywhere after it was issued: it starts a new
+    /// family and its jti is blacklisted.
+    pub fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
+        let now = self.clock.now();
+        let claims = match self
+            .jwt
+            .verify(refresh_token, Some(TokenType::Refresh), now)
+        {
+            Ok(c) => c,
+            Err(e) => {
+                self.report(&e, now, None, None);
+                return Err(e);
+            }
+        };
+        let key = jti_key(claims.jti.as_str());
+        let family = match &claims.family {
+            Some(f) => f.clone(),
+            None => FamilyId::random()?,
+        };
+        let minted = self.mint(&claims.user_id, &family, &claims.extra, now)?;
+        let fid = family.to_bytes();
+        let s = self.settings;
+        let outcome = self.store.write(|tx| {
+            let Some(mut rec) = tx.refresh(&key)? else {
+                if claims.family.is_some() {
+                    return Err(session_gone());
+                }
+                check_not_revoked(tx, &claims)?;
+                // First sight of a foreign (simplejwt) token: blacklist its
+                // jti and start a family.
+                tx.put_refresh(
+                    &key,
+                    &RefreshRecord {
+                        family: fid,
+                        state: RefreshState::Blacklisted { at: now },
+                        issued_at: claims.iat.unwrap_or(now),
+                        expires_at: claims.exp.saturating_add(s.leeway),
+                    },
+                )?;
+                tx.put_family(
+                    &fid,
+                    &FamilyRecord {
+                        user_id: claims.user_id.as_str().to_owned(),
+                        created_at: now,
+                        last_refreshed_at: now,
+                        expires_at: minted.pair.refresh_expires_at,
+                        current: minted.refresh_key,
+                        previous: Some(key),
+                        state: FamilyState::Active,
+                    },
+                )?;
+                tx.put_refresh(&minted.refresh_key, &minted.refresh_record(fid))?;
+                return Ok(Rotation::Rotated);
+            };
+            if claims.family.is_some() && rec.family != fid {
+                return Err(Error::invalid("token family does not match its record"));
+            }
+            let Some(mut fam) = tx.family(&rec.family)? else {
+                return Err(session_gone());
+            };
+            if fam.state != FamilyState::Active {
+                return Err(Error::TokenRevoked("the session was logged out".into()));
+            }
+            match rec.state {
+                RefreshState::Active if fam.current == key => {
+                    rec.state = RefreshState::Rotated {
+                        at: now,
+                        child: minted.refresh_key,
+                    };
+                    tx.put_refresh(&key, &rec)?;
+                }
+                RefreshState::Rotated { at, child }
+                    if s.reuse_grace > 0
+                        && now.saturating_sub(at) <= s.reuse_grace
+                        && fam.previous == Some(key)
+                        && fam.current == child =>
+                {
+                    // A client that lost the response retries the token
+                    // that produced the current one. The undelivered
+                    // current token is superseded; the retried token stays
+                    // the predecessor, and its grace window does not move.
+                    let mut lost = tx
+                        .refresh(&child)?
+                        .ok_or_else(|| Error::storage("current refresh token has no record"))?;
+                    lost.state = RefreshState::Rotated {
+                        at: now,
+                        child: minted.refresh_key,
+                    };
+                    tx.put_refresh(&child, &lost)?;
+                    rec.state = RefreshState::Rotated {
+                        at,
+                        child: minted.refresh_key,
+                    };
+                    tx.put_refresh(&key, &rec)?;
+                    fam.current = minted.refresh_key;
+                    fam.last_refreshed_at = now;
+                    fam.expires_at = minted.pair.refresh_expires_at;
+                    tx.put_family(&rec.family, &fam)?;
+                    tx.put_refresh(&minted.refresh_key, &minted.refresh_record(rec.family))?;
+                    return Ok(Rotation::Rotated);
+                }
+                _ => {
+                    fam.state = FamilyState::Revoked {
+                        at: now,
+                        reason: RevokeReason::Reuse,
+                    };
+                    tx.put_family(&rec.family, &fam)?;
+                    return Ok(Rotation::Reused(rec.family));
+                }
+            }
+            fam.previous = Some(key);
+            fam.current = minted.refresh_key;
+            fam.last_refreshed_at = now;
+            fam.expires_at = minted.pair.refresh_expires_at;
+            tx.put_family(&rec.family, &fam)?;
+            tx.put_refresh(&minted.refresh_key, &minted.refresh_record(rec.family))?;
+            Ok(Rotation::Rotated)
+        });
+        let user = Some(claims.user_id.as_str());
+        match outcome {
+            Ok(Rotation::Rotated) => {
+                self.emit(EventKind::RefreshRotated, now, user, Some(&family), None);
+                Ok(minted.pair)
+            }
+            Ok(Rotation::Reused(fid)) => {
+                let e = Error::RefreshReused(
+                    "the refresh token was already used; its session is revoked".into(),
+                );
+                let fam = FamilyId::from_bytes(&fid);
+                self.emit_code(EventKind::ReuseDetected, now, user, Some(&fam), e.code());
+                Err(e)
+            }
+            Err(e) => {
+                self.report(&e, now, user, claims.family.as_ref());
+                Err(e)
+            }
+        }
+    }
+
+    /// Logs out the session of `refresh_token`. Idempotent: an already
+    /// logged-out session is not an error.
+    pub fn revoke(&self, refresh_token: &str) -> Result<()> {
+        let now = self.clock.now();
+        let claims = self
+            .jwt
+            .verify(refresh_token, Some(TokenType::Refresh), now)?;
+        let key = jti_key(claims.jti.as_str());
+        let leeway = self.settings.leeway;
+        let revoked = self.store.write(|tx| match tx.refresh(&key)? {
+            Some(rec) => match tx.family(&rec.family)? {
+                Some(mut fam) if fam.state == FamilyState::Active => {
+                    fam.state = FamilyState::Revoked {
+                        at: now,
+                        reason: RevokeReason::Logout,
+                    };
+                    tx.put_family(&rec.family, &fam)?;
+                    Ok(Some(rec.family))
+                }
+                _ => Ok(None),
+            },
+            None if claims.family.is_some() => Ok(None),
+            None => {
+                tx.put_refresh(
+                    &key,
+                    &RefreshRecord {
+                        family: NO_FAMILY,
+                        state: RefreshState::Blacklisted { at: now },
+                        issued_at: claims.iat.unwrap_or(now),
+                        expires_at: claims.exp.saturating_add(leeway),
+                    },
+                )?;
+                Ok(None)
+            }
+        })?;
+        let fam = revoked.map(|f| FamilyId::from_bytes(&f));
+        self.emit(
+            EventKind::Logout,
+            now,
+            Some(claims.user_id.as_str()),
+            fam.as_ref(),
+            None,
+        );
+        Ok(())
+    }
+
+    /// Logs `user_id` out everywhere: every family is revoked, and so is
+    /// every access token issued before this call. Returns how many live
+    /// sessions were revoked.
+    pub fn revoke_user(&self, user_id: &str) -> Result<u64> {
+        let user = UserId::new(user_id)?;
+        let now = self.clock.now();
+        let count = self.store.write(|tx| {
+            let mut count = 0;
+            for fid in tx.user_families(user.as_str())? {
+                if let Some(mut fam) = tx.family(&fid)? {
+                    if fam.state == FamilyState::Active {
+                        fam.state = FamilyState::Revoked {
+                            at: now,
+                            reason: RevokeReason::LogoutAll,
+                        };
+                        tx.put_family(&fid, &fam)?;
+                        count += 1;
+                    }
+                }
+            }
+            tx.put_user_revoked(user.as_str(), now)?;
+            Ok(count)
+        })?;
+        self.emit(EventKind::LogoutAll, now, Some(user.as_str()), None, None);
+        Ok(count)
+    }
+
+    /// The live sessions of a user, oldest first.
+    pub fn sessions(&self, user_id: &str) -> Result<Vec<Session>> {
+        let user = UserId::new(user_id)?;
+        let now = self.clock.now();
+        let mut out = self.store.read(|tx| {
+            let mut out = Vec::new();
+            for fid in tx.user_families(user.as_str())? {
+                if let Some(f) = tx.family(&fid)? {
+                    if f.state == FamilyState::Active && f.expires_at > now {
+                        out.push(Session {
+                            family_id: FamilyId::from_bytes(&fid),
+                            created_at: f.created_at,
+                            last_refreshed_at: f.last_refreshed_at,
+                            expires_at: f.expires_at,
+                        });
+                    }
+                }
+            }
+            Ok(out)
+        })?;
+        out.sort_by_key(|s| (s.created_at, s.family_id.clone()));
+        Ok(out)
+    }
+
+    /// Removes state that can no longer matter: refresh records and families
+    /// past `exp + leeway`, expired PATs and stale PAT tombstones. Returns the
+    /// number of records removed. Runs in batches, each its own transaction.
+    pub fn purge_expired(&self) -> Result<u64> {
+        let now = self.clock.now();
+        // A record stores exp + leeway, the first second at which its token
+        // can no longer verify; from then on it may go.
+        let before = now.saturating_add(1);
+        let mut removed = 0u64;
+        loop {
+            let n = self.store.write(|tx| {
+                let batch = tx.expired_refresh(before, PURGE_BATCH)?;
+                let mut n = 0u64;
+                for (exp, key) in &batch {
+                    let rec = tx.refresh(key)?;
+                    tx.delete_refresh(key, *exp)?;
+                    n += 1;
+                    let Some(rec) = rec else { continue };
+                    if let Some(fam) = tx.family(&rec.family)? {
+                        if fam.current == *key {
+                            tx.delete_family(&rec.family, &fam.user_id)?;
+                            n += 1;
+                        }
+                    }
+                }
+                Ok((n, batch.len()))
+            })?;
+            removed += n.0;
+            if n.1 < PURGE_BATCH {
+                break;
+            }
+        }
+        removed += self.purge_pats(now)?;
+        Ok(removed)
+    }
+
+    /// Record counts and the file size.
+    pub fn stats(&self) -> Result<Stats> {
+        self.store.read(|tx| tx.stats())
+    }
+
+    /// The public keys as a JWKS document.
+    pub fn jwks(&self) -> String {
+        self.jwt.keys().jwks()
+    }
+
+    /// The claim rules this engine applies.
+    pub fn validation(&self) -> &Validation {
+        self.jwt.validation()
+    }
+
+    /// Closes the database. Later calls fail with `storage_error`. Dropping
+    /// the engine closes it too.
+    pub fn close(&self) -> Result<()> {
+        self.store.close()
+    }
+
+    /// Signs a new pair for `family`.
+    fn mint(
+        &self,
+        user: &UserId,
+        family: &FamilyId,
+        extra: &Map<String, Value>,
+        now: i64,
+    ) -> Result<Minted> {
+        let s = self.settings;
+        let mut claims = Claims {
+            token_type: TokenType::Access,
+            user_id: user.clone(),
+            jti: Jti::random()?,
+            exp: now.saturating_add(s.access_ttl),
+            iat: Some(now),
+            nbf: None,
+            iss: self.jwt.validation().issuer.clone(),
+            aud: self.jwt.validation().audience.iter().cloned().collect(),
+            family: Some(family.clone()),
+            extra: extra.clone(),
+        };
+        let access = self.jwt.sign(&claims)?;
+        let access_expires_at = claims.exp;
+        claims.token_type = TokenType::Refresh;
+        claims.jti = Jti::random()?;
+        claims.exp = now.saturating_add(s.refresh_ttl);
+        let refresh = self.jwt.sign(&claims)?;
+        Ok(Minted {
+            refresh_key: jti_key(claims.jti.as_str()),
+            issued_at: now,
+            purge_at: claims.exp.saturating_add(s.leeway),
+            pair: TokenPair {
+                access,
+                refresh,
+                access_expires_at,
+                refresh_expires_at: claims.exp,
+            },
+        })
+    }
+
+    pub(crate) fn emit(
+        &self,
+        kind: EventKind,
+        at: i64,
+        user: Option<&str>,
+        family: Option<&FamilyId>,
+        pat_prefix: Option<&str>,
+    ) {
+        if let Some(sink) = &self.events {
+            sink.emit(&Event {
+                kind,
+                at,
+                user_id: user.map(str::to_owned),
+                family_id: family.map(|f| f.as_str().to_owned()),
+                pat_prefix: pat_prefix.map(str::to_owned),
+                code: None,
+            });
+        }
+    }
+
+    fn emit_code(
+        &self,
+        kind: EventKind,
+        at: i64,
+        user: Option<&str>,
+        family: Option<&FamilyId>,
+        code: &'static str,
+    ) {
+        if let Some(sink) = &self.events {
+            sink.emit(&Event {
+                kind,
+                at,
+                user_id: user.map(str::to_owned),
+                family_id: family.map(|f| f.as_str().to_owned()),
+                pat_prefix: None,
+                code: Some(code),
+            });
+        }
+    }
+
+    pub(crate) fn report(&self, e: &Error, at: i64, user: Option<&str>, family: Option<&FamilyId>) {
+        if self.events.is_some() {
+            self.emit_code(EventKind::VerificationFailed, at, user, family, e.code());
+        }
+    }
+
+    fn report_failure(&self, result: &Result<Claims>, at: i64) {
+        if let (Some(_), Err(e)) = (&self.events, result) {
+            self.report(e, at, None, None);
+        }
+    }
+
+    pub(crate) fn emit_pat(
+        &self,
+        kind: EventKind,
+        at: i64,
+        user: &str,
+        prefix: &str,
+        code: Option<&'static str>,
+    ) {
+        if let Some(sink) = &self.events {
+            sink.emit(&Event {
+                kind,
+                at,
+                user_id: Some(user.to_owned()),
+                family_id: None,
+                pat_prefix: Some(prefix.to_owned()),
+                code,
+            });
+        }
+    }
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("keys", self.jwt.keys())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Minted {
+    pair: TokenPair,
+    refresh_key: Digest32,
+    issued_at: i64,
+    purge_at: i64,
+}
+
+impl Minted {
+    fn refresh_record(&self, family: Id16) -> RefreshRecord {
+        RefreshRecord {
+            family,
+            state: RefreshState::Active,
+            issued_at: self.issued_at,
+            expires_at: self.purge_at,
+        }
+    }
+}
+
+fn session_gone() -> Error {
+    Error::TokenRevoked("the session no longer exists".into())
+}
+
+/// The one revocation read: the family for tokens that carry `sid`, the
+/// user's logout-everywhere mark for tokens that do not.
+fn check_not_revoked(tx: &dyn ReadTx, claims: &Claims) -> Result<()> {
+    match &claims.family {
+        Some(f) => match tx.family(&f.to_bytes())? {
+            Some(fam) if fam.state == FamilyState::Active => Ok(()),
+            Some(_) => Err(Error::TokenRevoked("the session was logged out".into())),
+            None => Err(session_gone()),
+        },
+        None => match tx.user_revoked(claims.user_id.as_str())? {
+            Some(mark) if claims.iat.unwrap_or(0) <= mark => Err(Error::TokenRevoked(
+                "the user logged out everywhere after this token was issued".into(),
+            )),
+            _ => Ok(()),
+        },
+    }
+}

@@ -1,0 +1,65 @@
+//! The storage boundary of the engine.
+//!
+//! The engine's state machine (rotation, reuse detection, revocation, PATs)
+//! is written once, against [`ReadTx`] and [`WriteTx`]: typed reads and
+//! writes of the records in [`crate::records`]. A store only has to run a
+//! closure inside one transaction and commit it durably, or not at all.
+//!
+//! Invariant: a `write` closure that returns `Ok` is committed with full
+//! durability before `write` returns; one that returns `Err` leaves no trace.
+
+pub(crate) mod redb;
+
+use crate::error::Result;
+use crate::records::{Digest32, FamilyRecord, Id16, PatRecord, RefreshRecord};
+
+/// Reads inside one transaction (a consistent snapshot).
+pub(crate) trait ReadTx {
+    fn refresh(&self, key: &Digest32) -> Result<Option<RefreshRecord>>;
+    fn family(&self, id: &Id16) -> Result<Option<FamilyRecord>>;
+    /// The families of a user, in id order.
+    fn user_families(&self, user: &str) -> Result<Vec<Id16>>;
+    /// When the user last logged out everywhere.
+    fn user_revoked(&self, user: &str) -> Result<Option<i64>>;
+    fn pat(&self, digest: &Digest32) -> Result<Option<PatRecord>>;
+    fn pat_digest(&self, id: &Id16) -> Result<Option<Digest32>>;
+    /// The PAT ids of a user, oldest first.
+    fn user_pats(&self, user: &str) -> Result<Vec<Id16>>;
+    /// Record counts per table, and the store's size in bytes.
+    fn stats(&self) -> Result<StoreStats>;
+}
+
+/// Writes inside one transaction. Index tables are kept in step by the
+/// store: `put_refresh` maintains the expiry index, `put_family` and
+/// `delete_family` the per-user index, and the PAT calls the id and user
+/// indexes.
+pub(crate) trait WriteTx: ReadTx {
+    fn put_refresh(&mut self, key: &Digest32, rec: &RefreshRecord) -> Result<()>;
+    fn delete_refresh(&mut self, key: &Digest32, expires_at: i64) -> Result<()>;
+    fn put_family(&mut self, id: &Id16, rec: &FamilyRecord) -> Result<()>;
+    fn delete_family(&mut self, id: &Id16, user: &str) -> Result<()>;
+    fn put_user_revoked(&mut self, user: &str, at: i64) -> Result<()>;
+    /// Up to `limit` refresh keys whose purge time (`exp + leeway`) is
+    /// before `before`, with that time, oldest first.
+    fn expired_refresh(&mut self, before: i64, limit: usize) -> Result<Vec<(i64, Digest32)>>;
+    fn put_pat(&mut self, digest: &Digest32, rec: &PatRecord) -> Result<()>;
+    fn delete_pat(&mut self, digest: &Digest32, rec: &PatRecord) -> Result<()>;
+    /// Every PAT digest (for purging), in digest order, from `after`.
+    fn pat_digests(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>>;
+}
+
+/// Sizes reported by [`crate::Engine::stats`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreStats {
+    /// Refresh-token state records (active, rotated and blacklisted).
+    pub refresh_records: u64,
+    /// Token families (sessions), live or revoked, not yet purged.
+    pub families: u64,
+    /// Users with a "log out everywhere" mark.
+    pub user_marks: u64,
+    /// Personal access token records, tombstones included.
+    pub pats: u64,
+    /// Bytes the store occupies on disk (0 in memory).
+    pub file_bytes: u64,
+}

@@ -1,0 +1,419 @@
+//! The engine's contract, one test per rule or failure mode.
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+
+use common::*;
+use serde_json::{json, Map};
+use tessera::{Engine, EngineConfig, ManualClock};
+
+fn no_claims() -> Map<String, serde_json::Value> {
+    Map::new()
+}
+
+#[test]
+fn issue_then_verify_access_and_refresh() {
+    let (e, _) = engine();
+    let mut extra = Map::new();
+    extra.insert("role".into(), json!("admin"));
+    let pair = e.issue("42", extra).unwrap();
+    assert_eq!(pair.access_expires_at, T0 + 900);
+    assert_eq!(pair.refresh_expires_at, T0 + 14 * 86_400);
+    let c = e.verify_access(&pair.access).unwrap();
+    assert_eq!(c.user_id.as_str(), "42");
+    assert_eq!(c.extra["role"], "admin");
+    assert!(c.family.is_some());
+    let r = e.verify_refresh(&pair.refresh).unwrap();
+    assert_eq!(r.family, c.family);
+}
+
+#[test]
+fn refresh_token_is_wrong_type_for_verify_access() {
+    let (e, _) = engine();
+    let pair = e.issue("42", no_claims()).unwrap();
+    assert_eq!(
+        e.verify_access(&pair.refresh).unwrap_err().code(),
+        "token_wrong_type"
+    );
+    assert_eq!(
+        e.verify_refresh(&pair.access).unwrap_err().code(),
+        "token_wrong_type"
+    );
+    assert_eq!(
+        e.refresh(&pair.access).unwrap_err().code(),
+        "token_wrong_type"
+    );
+}
+
+#[test]
+fn rotation_spends_the_old_token_and_keeps_extra_claims() {
+    let (e, clock) = engine();
+    let mut extra = Map::new();
+    extra.insert("tenant".into(), json!(7));
+    let p1 = e.issue("42", extra).unwrap();
+    clock.advance(10);
+    let p2 = e.refresh(&p1.refresh).unwrap();
+    assert_ne!(p1.refresh, p2.refresh);
+    let c = e.verify_access(&p2.access).unwrap();
+    assert_eq!(c.extra["tenant"], 7);
+    assert_eq!(
+        e.verify_refresh(&p1.refresh).unwrap_err().code(),
+        "refresh_reused"
+    );
+    let sessions = e.sessions("42").unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].last_refreshed_at, T0 + 10);
+    assert_eq!(sessions[0].created_at, T0);
+}
+
+#[test]
+fn replayed_refresh_revokes_family() {
+    let (e, _) = engine();
+    let r1 = e.issue("42", no_claims()).unwrap();
+    let other = e.issue("42", no_claims()).unwrap();
+    let r2 = e.refresh(&r1.refresh).unwrap();
+    assert_eq!(e.refresh(&r1.refresh).unwrap_err().code(), "refresh_reused");
+    assert_eq!(e.refresh(&r2.refresh).unwrap_err().code(), "token_revoked");
+    assert_eq!(
+        e.verify_access(&r2.access).unwrap_err().code(),
+        "token_revoked"
+    );
+    // The same user's other session is unaffected.
+    e.verify_access(&other.access).unwrap();
+    e.refresh(&other.refresh).unwrap();
+    assert_eq!(e.sessions("42").unwrap().len(), 1);
+}
+
+#[test]
+fn single_use_under_thread_race() {
+    let (e, _) = engine();
+    let e = Arc::new(e);
+    for _ in 0..200 {
+        let pair = e.issue("race", no_claims()).unwrap();
+        let barrier = Arc::new(Barrier::new(16));
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let (e, b, t) = (e.clone(), barrier.clone(), pair.refresh.clone());
+                std::thread::spawn(move || {
+                    b.wait();
+                    e.refresh(&t)
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let wins = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "exactly one exchange per token");
+        for r in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert!(
+                matches!(r.code(), "refresh_reused" | "token_revoked"),
+                "loser got {r}"
+            );
+        }
+    }
+}
+
+#[test]
+fn reuse_grace_allows_only_the_immediate_predecessor() {
+    let (e, clock) = engine_with(|c| c.reuse_grace = secs(30));
+    let p1 = e.issue("42", no_claims()).unwrap();
+    let p2 = e.refresh(&p1.refresh).unwrap();
+    clock.advance(5);
+    // The client lost p2 and retries p1: a new pair in the same family.
+    let p3 = e.refresh(&p1.refresh).unwrap();
+    let fam = |t: &str| e.verify_access(t).unwrap().family;
+    assert_eq!(fam(&p3.access), fam(&p1.access));
+    // The undelivered p2 refresh token is superseded: presenting it is reuse.
+    let p4 = e.refresh(&p3.refresh).unwrap();
+    assert_eq!(e.refresh(&p2.refresh).unwrap_err().code(), "refresh_reused");
+    assert_eq!(
+        e.verify_access(&p4.access).unwrap_err().code(),
+        "token_revoked"
+    );
+}
+
+#[test]
+fn reuse_grace_expires() {
+    let (e, clock) = engine_with(|c| c.reuse_grace = secs(30));
+    let p1 = e.issue("42", no_claims()).unwrap();
+    let _p2 = e.refresh(&p1.refresh).unwrap();
+    clock.advance(31);
+    assert_eq!(e.refresh(&p1.refresh).unwrap_err().code(), "refresh_reused");
+}
+
+#[test]
+fn reuse_grace_does_not_cover_older_ancestors() {
+    let (e, _) = engine_with(|c| c.reuse_grace = secs(30));
+    let p1 = e.issue("42", no_claims()).unwrap();
+    let p2 = e.refresh(&p1.refresh).unwrap();
+    let _p3 = e.refresh(&p2.refresh).unwrap();
+    assert_eq!(e.refresh(&p1.refresh).unwrap_err().code(), "refresh_reused");
+}
+
+#[test]
+fn revoke_logs_the_session_out() {
+    let (e, _) = engine();
+    let p = e.issue("42", no_claims()).unwrap();
+    e.revoke(&p.refresh).unwrap();
+    assert_eq!(e.refresh(&p.refresh).unwrap_err().code(), "token_revoked");
+    assert_eq!(
+        e.verify_access(&p.access).unwrap_err().code(),
+        "token_revoked"
+    );
+    e.revoke(&p.refresh).unwrap();
+    assert!(e.sessions("42").unwrap().is_empty());
+}
+
+#[test]
+fn revoke_user_revokes_same_second_tokens_but_not_later_ones() {
+    let (e, _) = engine();
+    let a = e.issue("42", no_claims()).unwrap();
+    let b = e.issue("42", no_claims()).unwrap();
+    let other_user = e.issue("7", no_claims()).unwrap();
+    // All in the same second as the logout.
+    assert_eq!(e.revoke_user("42").unwrap(), 2);
+    for p in [&a, &b] {
+        assert_eq!(
+            e.verify_access(&p.access).unwrap_err().code(),
+            "token_revoked"
+        );
+        assert_eq!(e.refresh(&p.refresh).unwrap_err().code(), "token_revoked");
+    }
+    let after = e.issue("42", no_claims()).unwrap();
+    e.verify_access(&after.access).unwrap();
+    e.verify_access(&other_user.access).unwrap();
+    assert_eq!(e.sessions("42").unwrap().len(), 1);
+}
+
+#[test]
+fn revoke_user_revokes_simplejwt_access_tokens_issued_before() {
+    let (e, clock) = engine();
+    let before = simplejwt_access("42", T0, "0123456789abcdef0123456789abcdef");
+    e.verify_access(&before).unwrap();
+    e.revoke_user("42").unwrap();
+    assert_eq!(
+        e.verify_access(&before).unwrap_err().code(),
+        "token_revoked"
+    );
+    clock.advance(1);
+    let after = simplejwt_access("42", T0 + 1, "1123456789abcdef0123456789abcdef");
+    e.verify_access(&after).unwrap();
+}
+
+#[test]
+fn expired_refresh_token_is_token_expired() {
+    let (e, clock) = engine();
+    let p = e.issue("42", no_claims()).unwrap();
+    clock.advance(14 * 86_400);
+    assert_eq!(e.refresh(&p.refresh).unwrap_err().code(), "token_expired");
+    assert_eq!(
+        e.verify_access(&p.access).unwrap_err().code(),
+        "token_expired"
+    );
+}
+
+#[test]
+fn replay_is_recognised_until_the_token_expires_then_purged() {
+    let (e, clock) = engine_with(|c| c.validation.leeway = 10);
+    let p1 = e.issue("42", no_claims()).unwrap();
+    clock.advance(100);
+    let p2 = e.refresh(&p1.refresh).unwrap();
+    // Just before p1's exp + leeway, purge keeps its state and a replay is
+    // still detected.
+    clock.set(p1.refresh_expires_at + 9);
+    assert_eq!(e.purge_expired().unwrap(), 0);
+    assert_eq!(
+        e.verify_refresh(&p1.refresh).unwrap_err().code(),
+        "refresh_reused"
+    );
+    clock.set(p1.refresh_expires_at + 10);
+    assert_eq!(e.purge_expired().unwrap(), 1, "only p1's record");
+    assert_eq!(e.refresh(&p1.refresh).unwrap_err().code(), "token_expired");
+    clock.set(p2.refresh_expires_at + 10);
+    assert_eq!(e.purge_expired().unwrap(), 2, "p2's record and the family");
+    let s = e.stats().unwrap();
+    assert_eq!((s.refresh_records, s.families), (0, 0));
+}
+
+#[test]
+fn purge_keeps_the_store_bounded_over_many_cycles() {
+    let (e, clock) = engine_with(|c| {
+        c.access_ttl = secs(60);
+        c.refresh_ttl = secs(120);
+    });
+    let mut peak = 0;
+    for i in 0..100_000u32 {
+        let p = e.issue("cycler", no_claims()).unwrap();
+        e.refresh(&p.refresh).unwrap();
+        clock.advance(1);
+        if i % 1000 == 999 {
+            e.purge_expired().unwrap();
+            let s = e.stats().unwrap();
+            peak = peak.max(s.refresh_records);
+        }
+    }
+    clock.advance(1000);
+    e.purge_expired().unwrap();
+    let s = e.stats().unwrap();
+    assert_eq!((s.refresh_records, s.families), (0, 0));
+    // About 120 s of state at 2 records per second per cycle, plus a batch.
+    assert!(peak < 2 * (120 + 1000) + 10, "peak {peak}");
+}
+
+#[test]
+fn simplejwt_refresh_token_migrates_once_into_a_new_family() {
+    let (e, _) = engine();
+    let old = simplejwt_refresh(json!(42), T0 - 60, "abcdefabcdefabcdefabcdefabcdef01");
+    e.verify_refresh(&old).unwrap();
+    let pair = e.refresh(&old).unwrap();
+    let c = e.verify_access(&pair.access).unwrap();
+    assert_eq!(c.user_id.as_str(), "42");
+    assert!(c.family.is_some());
+    // Its jti is now blacklisted: presenting it again is a replay, and the
+    // family it started is revoked.
+    assert_eq!(e.refresh(&old).unwrap_err().code(), "refresh_reused");
+    assert_eq!(
+        e.verify_access(&pair.access).unwrap_err().code(),
+        "token_revoked"
+    );
+}
+
+#[test]
+fn simplejwt_refresh_token_logged_out_is_blacklisted() {
+    let (e, _) = engine();
+    let old = simplejwt_refresh(json!("42"), T0 - 60, "abcdefabcdefabcdefabcdefabcdef02");
+    e.revoke(&old).unwrap();
+    assert_eq!(e.refresh(&old).unwrap_err().code(), "token_revoked");
+    assert_eq!(e.verify_refresh(&old).unwrap_err().code(), "token_revoked");
+}
+
+#[test]
+fn simplejwt_refresh_token_before_logout_everywhere_is_revoked() {
+    let (e, _) = engine();
+    let old = simplejwt_refresh(json!("42"), T0 - 60, "abcdefabcdefabcdefabcdefabcdef03");
+    e.revoke_user("42").unwrap();
+    assert_eq!(e.refresh(&old).unwrap_err().code(), "token_revoked");
+}
+
+#[test]
+fn reserved_extra_claims_are_config_invalid() {
+    let (e, _) = engine();
+    for name in ["exp", "sid", "user_id", "token_type", "jti"] {
+        let mut extra = Map::new();
+        extra.insert(name.into(), json!(1));
+        assert_eq!(e.issue("42", extra).unwrap_err().code(), "config_invalid");
+    }
+}
+
+#[test]
+fn bad_configuration_fails_at_construction() {
+    let clock = ManualClock::new(T0);
+    let cases: Vec<Box<dyn Fn(&mut EngineConfig)>> = vec![
+        Box::new(|c| c.access_ttl = secs(0)),
+        Box::new(|c| c.access_ttl = secs(100_000_000_000)),
+        Box::new(|c| c.access_ttl = std::time::Duration::from_millis(1500)),
+        Box::new(|c| c.refresh_ttl = secs(10)),
+        Box::new(|c| c.reuse_grace = secs(10_000)),
+        Box::new(|c| c.validation.user_id_claim = "exp".into()),
+        Box::new(|c| c.validation.user_id_claim = String::new()),
+        Box::new(|c| c.validation.audience = Some(String::new())),
+        Box::new(|c| c.pat.prefix = "Bad-".into()),
+    ];
+    for (i, f) in cases.iter().enumerate() {
+        let mut cfg = config(&clock);
+        f(&mut cfg);
+        let err = Engine::in_memory(cfg).unwrap_err();
+        assert_eq!(err.code(), "config_invalid", "case {i}: {err}");
+    }
+    let verify_only = tessera::KeySet::from_jwks(r#"{"keys":[]}"#).unwrap();
+    let err = Engine::in_memory(EngineConfig::new(verify_only)).unwrap_err();
+    assert_eq!(err.code(), "config_invalid");
+}
+
+#[test]
+fn open_in_a_missing_folder_is_config_invalid() {
+    let clock = ManualClock::new(T0);
+    let err = Engine::open("/nonexistent-folder-for-tessera/x.redb", config(&clock)).unwrap_err();
+    assert_eq!(err.code(), "config_invalid");
+}
+
+#[test]
+fn file_persists_across_reopen_and_close_is_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.redb");
+    let clock = ManualClock::new(T0);
+    let p1 = {
+        let e = Engine::open(&path, config(&clock)).unwrap();
+        let p = e.issue("42", no_claims()).unwrap();
+        let p1 = e.refresh(&p.refresh).unwrap();
+        e.close().unwrap();
+        assert_eq!(
+            e.verify_access(&p1.access).unwrap_err().code(),
+            "storage_error"
+        );
+        p1
+    };
+    let e = Engine::open(&path, config(&clock)).unwrap();
+    e.verify_access(&p1.access).unwrap();
+    let s = e.stats().unwrap();
+    assert_eq!((s.families, s.refresh_records), (1, 2));
+    assert!(s.file_bytes > 0);
+}
+
+#[test]
+fn engine_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+}
+
+#[test]
+fn audit_events_name_users_and_families_never_tokens() {
+    let rec = Arc::new(Recorder::default());
+    let sink = rec.clone();
+    let (e, _) = engine_with(move |c| c.events = Some(sink));
+    let p1 = e.issue("42", no_claims()).unwrap();
+    let p2 = e.refresh(&p1.refresh).unwrap();
+    let _ = e.refresh(&p1.refresh);
+    let _ = e.verify_access("garbage");
+    let p3 = e.issue("42", no_claims()).unwrap();
+    e.revoke(&p3.refresh).unwrap();
+    e.revoke_user("42").unwrap();
+    let pat = e.create_pat("42", "ci", None, vec![]).unwrap();
+    e.verify_pat(&pat.token).unwrap();
+    e.revoke_pat("42", &pat.id).unwrap();
+    assert_eq!(
+        rec.kinds(),
+        [
+            "session_issued",
+            "refresh_rotated",
+            "reuse_detected",
+            "verification_failed",
+            "session_issued",
+            "logout",
+            "logout_all",
+            "pat_created",
+            "pat_used",
+            "pat_revoked",
+        ]
+    );
+    let events = rec.0.lock().unwrap();
+    assert_eq!(events[2].code, Some("refresh_reused"));
+    assert_eq!(events[3].code, Some("token_invalid"));
+    assert_eq!(events[0].user_id.as_deref(), Some("42"));
+    assert_eq!(events[7].pat_prefix.as_deref(), Some(&pat.prefix[..]));
+    let shown = format!("{events:?}");
+    for secret in [&p1.access, &p1.refresh, &p2.refresh, &pat.token] {
+        assert!(!shown.contains(secret.as_str()));
+    }
+    assert!(!shown.contains(&pat.token[8..20]));
+}
+
+#[test]
+fn debug_output_redacts_tokens() {
+    let (e, _) = engine();
+    let p = e.issue("42", no_claims()).unwrap();
+    let shown = format!("{p:?} {e:?}");
+    assert!(!shown.contains(&p.access));
+    assert!(!shown.contains(&p.refresh));
+    assert!(shown.contains("<redacted>"));
+}
