@@ -607,6 +607,13 @@ impl Engine {
         self.jwt.validation()
     }
 
+    /// How many store transactions this engine has begun. For tests that
+    /// prove a rejection never reached the store; not a stable API.
+    #[doc(hidden)]
+    pub fn store_transactions(&self) -> u64 {
+        self.store.transactions()
+    }
+
     /// Closes the database. Later calls fail with `storage_error`. Dropping
     /// the engine closes it too.
     pub fn close(&self) -> Result<()> {

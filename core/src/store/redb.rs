@@ -11,6 +11,7 @@
 //!   file is exclusive to one process.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use redb::backends::InMemoryBackend;
@@ -48,6 +49,9 @@ pub(crate) struct RedbStore {
     handle: RwLock<Handle>,
     path: Option<PathBuf>,
     multi_process: bool,
+    /// Transactions begun, read or write; tests use it to prove that a
+    /// rejection happened before the store was touched.
+    transactions: AtomicU64,
 }
 
 struct Handle {
@@ -88,6 +92,7 @@ impl RedbStore {
             }),
             path: Some(path.to_owned()),
             multi_process,
+            transactions: AtomicU64::new(0),
         };
         store.init()?;
         Ok(store)
@@ -105,6 +110,7 @@ impl RedbStore {
             }),
             path: None,
             multi_process: false,
+            transactions: AtomicU64::new(0),
         };
         store.init()?;
         Ok(store)
@@ -196,6 +202,7 @@ impl RedbStore {
 
     /// Runs `f` in one write transaction, committed durably if it succeeds.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&mut RedbWrite) -> Result<T>) -> Result<T> {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
         let db = self.db()?;
         let mut txn = db.begin_write().map_err(storage("cannot begin a write"))?;
         txn.set_durability(Durability::Immediate)
@@ -211,12 +218,18 @@ impl RedbStore {
 
     /// Runs `f` over a read snapshot.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&RedbRead) -> Result<T>) -> Result<T> {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
         let db = self.db()?;
         let txn = db.begin_read().map_err(storage("cannot begin a read"))?;
         f(&RedbRead {
             txn,
             file_bytes: self.file_bytes(),
         })
+    }
+
+    /// How many transactions have begun on this store.
+    pub(crate) fn transactions(&self) -> u64 {
+        self.transactions.load(Ordering::Relaxed)
     }
 
     /// Closes the database; later calls fail with `storage_error`.

@@ -1,0 +1,211 @@
+//! Many processes, one file: races, crashes and revocation across process
+//! boundaries. Children are this test binary re-executed with
+//! `TESSERA_CHILD` set; they run `child_entry` and report on stdout.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Map;
+use tessera::{Algorithm, Engine, EngineConfig, Key, KeySet};
+
+const SECRET: &[u8] = b"cross-process-secret-for-tessera-tests-0123456789";
+
+fn config(multi_process: bool) -> EngineConfig {
+    let mut cfg =
+        EngineConfig::new(KeySet::new(Key::hmac(Algorithm::HS256, SECRET).unwrap()).unwrap());
+    cfg.multi_process = multi_process;
+    cfg
+}
+
+fn child(role: &str, db: &Path, arg: &str) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
+        .env("TESSERA_CHILD", role)
+        .env("TESSERA_DB", db)
+        .env("TESSERA_ARG", arg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    cmd
+}
+
+/// What follows the `@ ` marker on a line. libtest prints its own text, and
+/// its `test child_entry ... ` has no newline, so the marker may start
+/// mid-line.
+fn report(line: &str) -> Option<String> {
+    line.split_once("@ ").map(|(_, r)| r.to_owned())
+}
+
+fn reports(out: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter_map(report)
+        .collect()
+}
+
+/// The child side. Does nothing when run as an ordinary test.
+#[test]
+fn child_entry() {
+    let Ok(role) = std::env::var("TESSERA_CHILD") else {
+        return;
+    };
+    let db = std::env::var("TESSERA_DB").unwrap();
+    let arg = std::env::var("TESSERA_ARG").unwrap();
+    let engine = Engine::open(&db, config(true)).unwrap();
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    match role.as_str() {
+        // Refresh every token in the file, in order, reporting each outcome.
+        "race" => {
+            let tokens = std::fs::read_to_string(&arg).unwrap();
+            for (i, t) in tokens.lines().enumerate() {
+                let outcome = match engine.refresh(t) {
+                    Ok(_) => "ok".to_owned(),
+                    Err(e) => e.code().to_owned(),
+                };
+                writeln!(out, "@ {i} {outcome}").unwrap();
+            }
+        }
+        // Rotate forever; report each spent token only once the rotation
+        // has been acknowledged (committed durably).
+        "crash" => {
+            let mut current = engine.issue("crash", Map::new()).unwrap().refresh;
+            loop {
+                let next = engine.refresh(&current).unwrap();
+                writeln!(out, "@ {current}").unwrap();
+                out.flush().unwrap();
+                current = next.refresh;
+            }
+        }
+        // Verify a PAT until it is rejected, reporting the code.
+        "pat" => {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            writeln!(out, "@ ready {}", engine.verify_pat(&arg).is_ok()).unwrap();
+            out.flush().unwrap();
+            while Instant::now() < deadline {
+                if let Err(e) = engine.verify_pat(&arg) {
+                    writeln!(out, "@ rejected {}", e.code()).unwrap();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            writeln!(out, "@ never rejected").unwrap();
+        }
+        other => panic!("unknown child role {other}"),
+    }
+}
+
+#[test]
+fn single_use_across_four_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("race.redb");
+    let engine = Engine::open(&db, config(true)).unwrap();
+    let tokens: Vec<String> = (0..200)
+        .map(|_| engine.issue("racer", Map::new()).unwrap().refresh)
+        .collect();
+    let list = dir.path().join("tokens.txt");
+    std::fs::write(&list, tokens.join("\n")).unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|_| child("race", &db, list.to_str().unwrap()).spawn().unwrap())
+        .collect();
+    let mut wins = vec![0u32; tokens.len()];
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "child failed");
+        let lines = reports(&out.stdout);
+        assert_eq!(lines.len(), tokens.len());
+        for line in lines {
+            let (i, outcome) = line.split_once(' ').unwrap();
+            let i: usize = i.parse().unwrap();
+            match outcome {
+                "ok" => wins[i] += 1,
+                "refresh_reused" | "token_revoked" => {}
+                other => panic!("unexpected outcome {other}"),
+            }
+        }
+    }
+    assert!(wins.iter().all(|&w| w == 1), "wins per token: {wins:?}");
+    // The parent's handle sees the children's commits.
+    assert_eq!(engine.stats().unwrap().refresh_records, 400);
+}
+
+#[test]
+fn acknowledged_rotations_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.redb");
+    drop(Engine::open(&db, config(true)).unwrap());
+    let mut seed = std::process::id() as u64;
+    let mut total = 0;
+    for round in 0..20 {
+        let mut proc = child("crash", &db, "").spawn().unwrap();
+        let stdout = proc.stdout.take().unwrap();
+        // A pseudo-random moment between 30 and 330 ms after the start.
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = Duration::from_millis(30 + (seed >> 33) % 300);
+        let reader = std::thread::spawn(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|l| report(&l))
+                .collect::<Vec<_>>()
+        });
+        std::thread::sleep(delay);
+        // Child::kill sends SIGKILL on Unix.
+        proc.kill().unwrap();
+        proc.wait().unwrap();
+        let spent = reader.join().unwrap();
+        let engine = Engine::open(&db, config(true))
+            .unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+        for t in &spent {
+            let err = engine.verify_refresh(t).unwrap_err();
+            assert_eq!(
+                err.code(),
+                "refresh_reused",
+                "round {round}: an acknowledged rotation was lost"
+            );
+        }
+        total += spent.len();
+    }
+    assert!(
+        total > 20,
+        "the children rotated too little to test anything: {total}"
+    );
+}
+
+#[test]
+fn pat_revocation_is_seen_by_another_process_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pat.redb");
+    let engine = Engine::open(&db, config(true)).unwrap();
+    let pat = engine
+        .create_pat("42", "ci", None, vec!["repo:read".into()])
+        .unwrap();
+    let mut proc = child("pat", &db, &pat.token).spawn().unwrap();
+    let mut lines = BufReader::new(proc.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| report(&l));
+    assert_eq!(lines.next().as_deref(), Some("ready true"));
+    assert!(engine.revoke_pat("42", &pat.id).unwrap());
+    assert_eq!(lines.next().as_deref(), Some("rejected pat_revoked"));
+    assert!(proc.wait().unwrap().success());
+}
+
+#[test]
+fn second_process_without_multi_process_gets_storage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("excl.redb");
+    let _held = Engine::open(&db, config(false)).unwrap();
+    let mut cmd = child("race", &db, "/nonexistent");
+    cmd.stderr(Stdio::piped());
+    let out = cmd.output().unwrap();
+    assert!(
+        !out.status.success(),
+        "an exclusive file must not open twice"
+    );
+}
