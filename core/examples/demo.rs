@@ -7,7 +7,9 @@ use serde_json::{json, Map};
 use tessera::{Algorithm, Engine, EngineConfig, Key, KeySet};
 
 fn main() -> Result<(), tessera::Error> {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "tessera-demo.redb".into());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "tessera-demo.redb".into());
     let key = Key::generate(Algorithm::EdDSA)?;
     let engine = Engine::open(&path, EngineConfig::new(KeySet::new(key)?))?;
 
@@ -19,13 +21,23 @@ fn main() -> Result<(), tessera::Error> {
     println!("  refresh token: {}…", &pair.refresh[..40]);
 
     let c = engine.verify_access(&pair.access)?;
-    println!("verified: user {} role {} session {:?}", c.user_id, c.extra["role"], c.family);
+    println!(
+        "verified: user {} role {} session {:?}",
+        c.user_id, c.extra["role"], c.family
+    );
 
     let next = engine.refresh(&pair.refresh)?;
-    println!("rotated: the new access token verifies: {}", engine.verify_access(&next.access).is_ok());
+    println!(
+        "rotated: the new access token verifies: {}",
+        engine.verify_access(&next.access).is_ok()
+    );
 
     match engine.refresh(&pair.refresh) {
-        Err(e) => println!("replaying the old refresh token: {} ({})", e.code(), e.detail()),
+        Err(e) => println!(
+            "replaying the old refresh token: {} ({})",
+            e.code(),
+            e.detail()
+        ),
         Ok(_) => println!("BUG: a spent refresh token was accepted"),
     }
     match engine.verify_access(&next.access) {
