@@ -235,35 +235,58 @@ impl Engine {
     /// copied into both tokens and kept across rotations; reserved names are
     /// refused with `config_invalid`.
     pub fn issue(&self, user_id: &str, extra_claims: Map<String, Value>) -> Result<TokenPair> {
-        let user = UserId::new(user_id)?;
-        self.jwt.validation().check_extra(&extra_claims)?;
+        let mut pairs = self.issue_batch(&[(user_id, extra_claims)])?;
+        pairs
+            .pop()
+            .ok_or_else(|| Error::storage("issue produced no pair"))
+    }
+
+    /// Starts many sessions in one durable transaction: the same rules as
+    /// [`Engine::issue`], one commit. Used to build large fixtures; not a
+    /// stable API.
+    #[doc(hidden)]
+    pub fn issue_batch(&self, requests: &[(&str, Map<String, Value>)]) -> Result<Vec<TokenPair>> {
         let now = self.clock.now();
-        let family = FamilyId::random()?;
-        let minted = self.mint(&user, &family, &extra_claims, now)?;
-        let fid = family.to_bytes();
+        let mut minted = Vec::with_capacity(requests.len());
+        for (user_id, extra) in requests {
+            let user = UserId::new(*user_id)?;
+            self.jwt.validation().check_extra(extra)?;
+            let family = FamilyId::random()?;
+            let m = self.mint(&user, &family, extra, now)?;
+            minted.push((user, family, m));
+        }
         self.store.write(|tx| {
-            tx.put_family(
-                &fid,
-                &FamilyRecord {
-                    user_id: user.as_str().to_owned(),
-                    created_at: now,
-                    last_refreshed_at: now,
-                    expires_at: minted.pair.refresh_expires_at,
-                    current: minted.refresh_key,
-                    previous: None,
-                    state: FamilyState::Active,
-                },
-            )?;
-            tx.put_refresh(&minted.refresh_key, &minted.refresh_record(fid))
+            for (user, family, m) in &minted {
+                let fid = family.to_bytes();
+                tx.put_family(
+                    &fid,
+                    &FamilyRecord {
+                        user_id: user.as_str().to_owned(),
+                        created_at: now,
+                        last_refreshed_at: now,
+                        expires_at: m.pair.refresh_expires_at,
+                        current: m.refresh_key,
+                        previous: None,
+                        state: FamilyState::Active,
+                    },
+                )?;
+                tx.put_refresh(&m.refresh_key, &m.refresh_record(fid))?;
+            }
+            Ok(())
         })?;
-        self.emit(
-            EventKind::SessionIssued,
-            now,
-            Some(user.as_str()),
-            Some(&family),
-            None,
-        );
-        Ok(minted.pair)
+        Ok(minted
+            .into_iter()
+            .map(|(user, family, m)| {
+                self.emit(
+                    EventKind::SessionIssued,
+                    now,
+                    Some(user.as_str()),
+                    Some(&family),
+                    None,
+                );
+                m.pair
+            })
+            .collect())
     }
 
     /// Verifies an access token: signature, claims, and whether its session
