@@ -35,7 +35,7 @@ use crate::records::{
     jti_key, Digest32, FamilyRecord, FamilyState, Id16, RefreshRecord, RefreshState, RevokeReason,
 };
 use crate::store::redb::RedbStore;
-use crate::store::{ReadTx, StoreStats, WriteTx};
+use crate::store::{ReadTx, Store, StoreStats};
 
 /// Family id stored for a blacklisted foreign token that started no family.
 const NO_FAMILY: Id16 = [0; 16];
@@ -194,7 +194,7 @@ pub struct Engine {
     pub(crate) pat: PatConfig,
     pub(crate) clock: SharedClock,
     events: Option<Arc<dyn EventSink>>,
-    pub(crate) store: RedbStore,
+    pub(crate) store: Box<dyn Store>,
 }
 
 /// What a rotation transaction decided.
@@ -208,7 +208,7 @@ impl Engine {
     pub fn open(path: impl AsRef<Path>, config: EngineConfig) -> Result<Engine> {
         let settings = config.settings()?;
         let store = RedbStore::open(path.as_ref(), config.multi_process)?;
-        Ok(Engine::assemble(config, settings, store))
+        Ok(Engine::assemble(config, settings, Box::new(store)))
     }
 
     /// An engine over redb's in-memory backend: the same code path, with
@@ -216,10 +216,10 @@ impl Engine {
     pub fn in_memory(config: EngineConfig) -> Result<Engine> {
         let settings = config.settings()?;
         let store = RedbStore::in_memory()?;
-        Ok(Engine::assemble(config, settings, store))
+        Ok(Engine::assemble(config, settings, Box::new(store)))
     }
 
-    fn assemble(config: EngineConfig, settings: Settings, store: RedbStore) -> Engine {
+    fn assemble(config: EngineConfig, settings: Settings, store: Box<dyn Store>) -> Engine {
         Engine {
             // Validation was checked by `settings`; Jwt::new checks it again.
             jwt: Jwt::from_checked(config.keys, config.validation),

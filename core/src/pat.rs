@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::keys::random_bytes;
 use crate::records::{Digest32, Id16, PatRecord};
-use crate::store::{ReadTx, WriteTx};
+use crate::store::WriteTx;
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /// Characters of the base62 secret: 62^43 > 2^256 > 62^42.

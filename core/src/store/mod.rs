@@ -8,10 +8,52 @@
 //! Invariant: a `write` closure that returns `Ok` is committed with full
 //! durability before `write` returns; one that returns `Err` leaves no trace.
 
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 pub(crate) mod redb;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::records::{Digest32, FamilyRecord, Id16, PatRecord, RefreshRecord};
+
+/// A transactional store of engine records.
+///
+/// `write` may run `f` more than once when the store must retry a
+/// transaction (a serialization conflict, say); `f` must therefore only read
+/// and write through the transaction it is given. Only the last run's
+/// effects, and its result, count.
+pub(crate) trait Store: Send + Sync {
+    /// Runs `f` in one write transaction, committed durably when it returns
+    /// `Ok`, rolled back when it returns `Err`.
+    fn write_dyn(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()>;
+    /// Runs `f` over a consistent read snapshot.
+    fn read_dyn(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()>;
+    /// Closes the store; later calls fail with `storage_error`.
+    fn close(&self) -> Result<()>;
+    /// Transactions begun so far (tests prove "no store access" with it).
+    fn transactions(&self) -> u64;
+}
+
+impl dyn Store {
+    /// [`Store::write_dyn`] with a result value.
+    pub(crate) fn write<T>(&self, mut f: impl FnMut(&mut dyn WriteTx) -> Result<T>) -> Result<T> {
+        let mut out = None;
+        self.write_dyn(&mut |tx| {
+            out = Some(f(tx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| Error::storage("the write transaction produced no result"))
+    }
+
+    /// [`Store::read_dyn`] with a result value.
+    pub(crate) fn read<T>(&self, mut f: impl FnMut(&dyn ReadTx) -> Result<T>) -> Result<T> {
+        let mut out = None;
+        self.read_dyn(&mut |tx| {
+            out = Some(f(tx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| Error::storage("the read transaction produced no result"))
+    }
+}
 
 /// Reads inside one transaction (a consistent snapshot).
 pub(crate) trait ReadTx {

@@ -20,7 +20,7 @@ use redb::{
     ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
 
-use super::{ReadTx, StoreStats, WriteTx};
+use super::{ReadTx, Store, StoreStats, WriteTx};
 use crate::error::{Error, Result};
 use crate::records::{self, tables, Digest32, FamilyRecord, Id16, PatRecord, RefreshRecord};
 
@@ -118,7 +118,7 @@ impl RedbStore {
 
     /// Creates the tables and checks the schema version.
     fn init(&self) -> Result<()> {
-        self.write(|tx| {
+        self.write_redb(|tx| {
             let mut meta = tx.txn.open_table(META).map_err(storage("open meta"))?;
             let found = meta
                 .get("schema_version")
@@ -201,7 +201,7 @@ impl RedbStore {
     }
 
     /// Runs `f` in one write transaction, committed durably if it succeeds.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut RedbWrite) -> Result<T>) -> Result<T> {
+    fn write_redb<T>(&self, f: impl FnOnce(&mut RedbWrite) -> Result<T>) -> Result<T> {
         self.transactions.fetch_add(1, Ordering::Relaxed);
         let db = self.db()?;
         let mut txn = db.begin_write().map_err(storage("cannot begin a write"))?;
@@ -217,7 +217,7 @@ impl RedbStore {
     }
 
     /// Runs `f` over a read snapshot.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&RedbRead) -> Result<T>) -> Result<T> {
+    fn read_redb<T>(&self, f: impl FnOnce(&RedbRead) -> Result<T>) -> Result<T> {
         self.transactions.fetch_add(1, Ordering::Relaxed);
         let db = self.db()?;
         let txn = db.begin_read().map_err(storage("cannot begin a read"))?;
@@ -227,13 +227,8 @@ impl RedbStore {
         })
     }
 
-    /// How many transactions have begun on this store.
-    pub(crate) fn transactions(&self) -> u64 {
-        self.transactions.load(Ordering::Relaxed)
-    }
-
     /// Closes the database; later calls fail with `storage_error`.
-    pub(crate) fn close(&self) -> Result<()> {
+    fn close_db(&self) -> Result<()> {
         let mut h = self
             .handle
             .write()
@@ -257,6 +252,24 @@ impl RedbStore {
             .as_ref()
             .and_then(|p| std::fs::metadata(p).ok())
             .map_or(0, |m| m.len())
+    }
+}
+
+impl Store for RedbStore {
+    fn write_dyn(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
+        self.write_redb(|tx| f(tx))
+    }
+
+    fn read_dyn(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()> {
+        self.read_redb(|tx| f(tx))
+    }
+
+    fn close(&self) -> Result<()> {
+        self.close_db()
+    }
+
+    fn transactions(&self) -> u64 {
+        self.transactions.load(Ordering::Relaxed)
     }
 }
 
