@@ -59,6 +59,9 @@ pub struct EngineConfig {
     pub reuse_grace: Duration,
     /// Share one file between processes (prefork servers); default false.
     pub multi_process: bool,
+    /// Let concurrent durable writes in this process share one commit
+    /// (default true). A lone writer still commits at once.
+    pub group_commit: bool,
     /// Personal access token settings.
     pub pat: PatConfig,
     /// The clock (tests inject a [`crate::ManualClock`]).
@@ -77,6 +80,7 @@ impl EngineConfig {
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
             reuse_grace: Duration::ZERO,
             multi_process: false,
+            group_commit: true,
             pat: PatConfig::default(),
             clock: system_clock(),
             events: None,
@@ -132,6 +136,7 @@ impl fmt::Debug for EngineConfig {
             .field("refresh_ttl", &self.refresh_ttl)
             .field("reuse_grace", &self.reuse_grace)
             .field("multi_process", &self.multi_process)
+            .field("group_commit", &self.group_commit)
             .field("pat", &self.pat)
             .field("events", &self.events.is_some())
             .finish_non_exhaustive()
@@ -207,7 +212,7 @@ impl Engine {
     /// Opens the database at `path`, creating the file if it is missing.
     pub fn open(path: impl AsRef<Path>, config: EngineConfig) -> Result<Engine> {
         let settings = config.settings()?;
-        let store = RedbStore::open(path.as_ref(), config.multi_process)?;
+        let store = RedbStore::open(path.as_ref(), config.multi_process, config.group_commit)?;
         Ok(Engine::assemble(config, settings, Box::new(store)))
     }
 
@@ -215,7 +220,7 @@ impl Engine {
     /// nothing on disk.
     pub fn in_memory(config: EngineConfig) -> Result<Engine> {
         let settings = config.settings()?;
-        let store = RedbStore::in_memory()?;
+        let store = RedbStore::in_memory(config.group_commit)?;
         Ok(Engine::assemble(config, settings, Box::new(store)))
     }
 

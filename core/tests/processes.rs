@@ -80,6 +80,33 @@ fn child_entry() {
                 current = next.refresh;
             }
         }
+        // 32 threads rotate their own sessions through group commit and
+        // report each spent token once its rotation is acknowledged.
+        "crash32" => {
+            drop(out);
+            let engine = std::sync::Arc::new(engine);
+            let printer = std::sync::Arc::new(std::sync::Mutex::new(()));
+            let handles: Vec<_> = (0..32)
+                .map(|i| {
+                    let (engine, printer) = (engine.clone(), printer.clone());
+                    std::thread::spawn(move || {
+                        let mut current =
+                            engine.issue(&format!("t{i}"), Map::new()).unwrap().refresh;
+                        loop {
+                            let next = engine.refresh(&current).unwrap();
+                            let _guard = printer.lock().unwrap();
+                            let mut out = std::io::stdout().lock();
+                            writeln!(out, "@ {current}").unwrap();
+                            out.flush().unwrap();
+                            current = next.refresh;
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+        }
         // Verify a PAT until it is rejected, reporting the code.
         "pat" => {
             let deadline = Instant::now() + Duration::from_secs(20);
@@ -173,6 +200,57 @@ fn acknowledged_rotations_survive_sigkill() {
     }
     assert!(
         total > 20,
+        "the children rotated too little to test anything: {total}"
+    );
+}
+
+#[test]
+fn group_commit_loses_nothing_acknowledged_under_sigkill_with_32_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash32.redb");
+    drop(Engine::open(&db, config(true)).unwrap());
+    let mut seed = u64::from(std::process::id()) ^ 0x9e37_79b9_7f4a_7c15;
+    let mut total = 0;
+    for round in 0..10 {
+        let mut proc = child("crash32", &db, "").spawn().unwrap();
+        let stdout = proc.stdout.take().unwrap();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = Duration::from_millis(50 + (seed >> 33) % 400);
+        let reader = std::thread::spawn(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|l| report(&l))
+                .collect::<Vec<_>>()
+        });
+        std::thread::sleep(delay);
+        proc.kill().unwrap();
+        proc.wait().unwrap();
+        let spent = reader.join().unwrap();
+        let mut unique = spent.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            spent.len(),
+            "round {round}: a token was spent twice"
+        );
+        let engine = Engine::open(&db, config(true))
+            .unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+        for t in &spent {
+            let err = engine.verify_refresh(t).unwrap_err();
+            assert_eq!(
+                err.code(),
+                "refresh_reused",
+                "round {round}: an acknowledged rotation was lost"
+            );
+        }
+        total += spent.len();
+    }
+    assert!(
+        total > 100,
         "the children rotated too little to test anything: {total}"
     );
 }

@@ -12,7 +12,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use redb::backends::InMemoryBackend;
 use redb::{
@@ -52,6 +53,8 @@ pub(crate) struct RedbStore {
     /// Transactions begun, read or write; tests use it to prove that a
     /// rejection happened before the store was touched.
     transactions: AtomicU64,
+    /// Shares durable commits between concurrent writers; `None` when off.
+    group: Option<GroupCommit>,
 }
 
 struct Handle {
@@ -75,7 +78,7 @@ impl Drop for Handle {
 
 impl RedbStore {
     /// Opens (creating if missing) the database file at `path`.
-    pub(crate) fn open(path: &Path, multi_process: bool) -> Result<Self> {
+    pub(crate) fn open(path: &Path, multi_process: bool, group_commit: bool) -> Result<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             if !parent.is_dir() {
                 return Err(Error::config(format!(
@@ -93,13 +96,14 @@ impl RedbStore {
             path: Some(path.to_owned()),
             multi_process,
             transactions: AtomicU64::new(0),
+            group: group_commit.then(GroupCommit::default),
         };
         store.init()?;
         Ok(store)
     }
 
     /// A database in memory: the same code path, without a file.
-    pub(crate) fn in_memory() -> Result<Self> {
+    pub(crate) fn in_memory(group_commit: bool) -> Result<Self> {
         let db = Builder::new()
             .create_with_backend(InMemoryBackend::new())
             .map_err(storage("cannot create the in-memory database"))?;
@@ -111,6 +115,7 @@ impl RedbStore {
             path: None,
             multi_process: false,
             transactions: AtomicU64::new(0),
+            group: group_commit.then(GroupCommit::default),
         };
         store.init()?;
         Ok(store)
@@ -210,6 +215,7 @@ impl RedbStore {
         let mut tx = RedbWrite {
             txn,
             file_bytes: self.file_bytes(),
+            writes: 0,
         };
         let out = f(&mut tx)?;
         tx.txn.commit().map_err(storage("commit failed"))?;
@@ -257,7 +263,10 @@ impl RedbStore {
 
 impl Store for RedbStore {
     fn write_dyn(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
-        self.write_redb(|tx| f(tx))
+        match &self.group {
+            Some(group) => self.write_grouped(group, f),
+            None => self.write_redb(|tx| f(tx)),
+        }
     }
 
     fn read_dyn(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()> {
@@ -270,6 +279,139 @@ impl Store for RedbStore {
 
     fn transactions(&self) -> u64 {
         self.transactions.load(Ordering::Relaxed)
+    }
+}
+
+/// Group commit: concurrent writers in one process share durable commits.
+///
+/// Each caller runs its own operation on the batch's open write
+/// transaction, one at a time under `state`, so every operation sees the
+/// effects of those before it (single use holds inside a batch). The leader,
+/// the caller that began the transaction, commits it once nobody is left
+/// waiting to join, outside the lock; every member then learns the commit's
+/// outcome, and none hears "done" before its change is durable. A caller
+/// that finds no batch and no commit in flight leads at once, so a lone
+/// writer commits exactly as without grouping.
+///
+/// Invariants, all under `state`:
+/// - `txn` is `Some` only while a batch accepts operations; it is taken out
+///   by the leader to commit, and `committing` is true until that commit's
+///   outcome is recorded;
+/// - `waiting` counts callers blocked for a chance to write; the leader
+///   commits only when it is zero, so a batch takes everyone who arrived
+///   during the previous commit;
+/// - an operation that fails without writing fails alone; one that fails
+///   after writing poisons its batch, which is rolled back, and every
+///   member gets `storage_error`.
+#[derive(Default)]
+struct GroupCommit {
+    state: Mutex<GroupState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct GroupState {
+    txn: Option<RedbWrite>,
+    committing: bool,
+    waiting: usize,
+    /// Id of the batch `txn` belongs to; ids increase by one per batch.
+    batch: u64,
+    /// Members of the open batch, including the leader.
+    members: usize,
+    /// Set when an operation failed after writing: the batch must not commit.
+    poisoned: Option<Error>,
+    /// Outcomes of finished batches not yet read by all their members:
+    /// batch id → (outcome, members still to read it).
+    outcomes: HashMap<u64, (Result<()>, usize)>,
+}
+
+impl RedbStore {
+    fn write_grouped(
+        &self,
+        group: &GroupCommit,
+        f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>,
+    ) -> Result<()> {
+        let lock_err = || Error::storage("group commit lock poisoned");
+        let mut st = group.state.lock().map_err(|_| lock_err())?;
+        // Join the open batch, or lead a new one once no commit is in flight.
+        let leader = loop {
+            if st.txn.is_some() {
+                break false;
+            }
+            if !st.committing {
+                st.txn = Some(self.begin_redb()?);
+                st.batch += 1;
+                st.members = 0;
+                st.poisoned = None;
+                break true;
+            }
+            st.waiting += 1;
+            st = group.wake.wait(st).map_err(|_| lock_err())?;
+            st.waiting -= 1;
+        };
+        let batch = st.batch;
+        let mut own = Ok(());
+        if let Some(tx) = st.txn.as_mut() {
+            let before = tx.writes;
+            own = f(tx);
+            if own.is_err() && tx.writes != before && st.poisoned.is_none() {
+                st.poisoned = Some(Error::storage(
+                    "an operation failed after writing; its batch was rolled back",
+                ));
+            }
+        }
+        st.members += 1;
+        if leader {
+            // Let everyone who queued behind the last commit join first.
+            group.wake.notify_all();
+            while st.waiting > 0 && st.txn.is_some() {
+                st = group.wake.wait(st).map_err(|_| lock_err())?;
+            }
+            let tx = st.txn.take();
+            st.committing = true;
+            let poisoned = st.poisoned.take();
+            let members = st.members;
+            drop(st);
+            let outcome = match (poisoned, tx) {
+                (Some(e), _) => Err(e),
+                (None, Some(tx)) => tx.txn.commit().map_err(storage("commit failed")),
+                (None, None) => Err(Error::storage("group commit lost its transaction")),
+            };
+            let mut st = group.state.lock().map_err(|_| lock_err())?;
+            st.committing = false;
+            if members > 1 {
+                st.outcomes.insert(batch, (outcome.clone(), members - 1));
+            }
+            group.wake.notify_all();
+            drop(st);
+            return own.and(outcome);
+        }
+        // A member: wait for the leader to record this batch's outcome.
+        group.wake.notify_all();
+        loop {
+            if let Some((outcome, left)) = st.outcomes.get_mut(&batch) {
+                let outcome = outcome.clone();
+                *left -= 1;
+                if *left == 0 {
+                    st.outcomes.remove(&batch);
+                }
+                return own.and(outcome);
+            }
+            st = group.wake.wait(st).map_err(|_| lock_err())?;
+        }
+    }
+
+    fn begin_redb(&self) -> Result<RedbWrite> {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        let db = self.db()?;
+        let mut txn = db.begin_write().map_err(storage("cannot begin a write"))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(storage("cannot set durability"))?;
+        Ok(RedbWrite {
+            txn,
+            file_bytes: self.file_bytes(),
+            writes: 0,
+        })
     }
 }
 
@@ -293,6 +435,9 @@ pub(crate) struct RedbRead {
 pub(crate) struct RedbWrite {
     txn: WriteTransaction,
     file_bytes: u64,
+    /// Record writes made so far; group commit uses it to tell whether a
+    /// failed operation left changes behind.
+    writes: u64,
 }
 
 /// The read side is the same for both transaction kinds; only the way a
@@ -411,6 +556,7 @@ read_impl!(RedbWrite);
 
 impl WriteTx for RedbWrite {
     fn put_refresh(&mut self, key: &Digest32, rec: &RefreshRecord) -> Result<()> {
+        self.writes += 1;
         let bytes = records::encode(rec)?;
         let mut t = self
             .txn
@@ -436,6 +582,7 @@ impl WriteTx for RedbWrite {
     }
 
     fn delete_refresh(&mut self, key: &Digest32, expires_at: i64) -> Result<()> {
+        self.writes += 1;
         let mut t = self
             .txn
             .open_table(REFRESH)
@@ -452,6 +599,7 @@ impl WriteTx for RedbWrite {
     }
 
     fn put_family(&mut self, id: &Id16, rec: &FamilyRecord) -> Result<()> {
+        self.writes += 1;
         let bytes = records::encode(rec)?;
         let mut t = self
             .txn
@@ -474,6 +622,7 @@ impl WriteTx for RedbWrite {
     }
 
     fn delete_family(&mut self, id: &Id16, user: &str) -> Result<()> {
+        self.writes += 1;
         let mut t = self
             .txn
             .open_table(FAMILY)
@@ -490,6 +639,7 @@ impl WriteTx for RedbWrite {
     }
 
     fn put_user_revoked(&mut self, user: &str, at: i64) -> Result<()> {
+        self.writes += 1;
         let mut t = self
             .txn
             .open_table(USER_REVOKED)
@@ -519,6 +669,7 @@ impl WriteTx for RedbWrite {
     }
 
     fn put_pat(&mut self, digest: &Digest32, rec: &PatRecord) -> Result<()> {
+        self.writes += 1;
         let bytes = records::encode(rec)?;
         let mut t = self.txn.open_table(PAT).map_err(storage("open pat"))?;
         let existed = t
@@ -546,6 +697,7 @@ impl WriteTx for RedbWrite {
     }
 
     fn delete_pat(&mut self, digest: &Digest32, rec: &PatRecord) -> Result<()> {
+        self.writes += 1;
         let mut t = self.txn.open_table(PAT).map_err(storage("open pat"))?;
         t.remove(digest).map_err(storage("delete pat"))?;
         drop(t);
@@ -579,5 +731,63 @@ impl WriteTx for RedbWrite {
             })
             .take(limit)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Barrier;
+
+    use super::*;
+    use crate::records::RefreshState;
+
+    fn record(n: u8) -> RefreshRecord {
+        RefreshRecord {
+            family: [n; 16],
+            state: RefreshState::Active,
+            issued_at: 0,
+            expires_at: i64::from(n),
+        }
+    }
+
+    /// An operation that fails after writing poisons its batch: no member
+    /// of that batch sees success, and none of its writes persists. Members
+    /// of other batches are untouched. Whatever the batching, a caller told
+    /// `Ok` finds its write durable, and a caller told `Err` finds none.
+    #[test]
+    fn poisoned_batch_commits_nothing_and_fails_every_member() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(RedbStore::open(&dir.path().join("p.redb"), false, true).unwrap());
+        for round in 0..20u8 {
+            let barrier = Arc::new(Barrier::new(8));
+            let handles: Vec<_> = (0..8u8)
+                .map(|i| {
+                    let (store, barrier) = (store.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        let key = [round.wrapping_mul(8).wrapping_add(i); 32];
+                        barrier.wait();
+                        let result = store.write_dyn(&mut |tx| {
+                            tx.put_refresh(&key, &record(i))?;
+                            if i == 0 {
+                                return Err(Error::config("fails after writing"));
+                            }
+                            Ok(())
+                        });
+                        (key, result)
+                    })
+                })
+                .collect();
+            for h in handles {
+                let (key, result) = h.join().unwrap();
+                let stored = store.read_redb(|tx| tx.refresh(&key)).unwrap();
+                match result {
+                    Ok(()) => assert!(stored.is_some(), "acknowledged write lost"),
+                    Err(e) => {
+                        assert!(stored.is_none(), "failed write persisted: {e}");
+                        assert!(matches!(e.code(), "config_invalid" | "storage_error"));
+                    }
+                }
+            }
+        }
     }
 }
