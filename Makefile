@@ -10,6 +10,13 @@ CARGO ?= cargo
 
 .PHONY: test demo lint rust-test bench fuzz clean
 
+# Each area adds its own targets and appends to EXTRA_TESTS / EXTRA_BENCHES.
+# Included before the rules below: make expands a rule's prerequisites when
+# it reads the rule.
+EXTRA_TESTS :=
+EXTRA_BENCHES :=
+include $(sort $(wildcard mk/*.mk))
+
 ## The main job.
 demo: demo-run
 
@@ -31,9 +38,6 @@ bench: $(EXTRA_BENCHES)
 clean:
 	$(CARGO) clean
 	rm -rf .venv .tools
-
-# Each area adds its own targets and appends to EXTRA_TESTS / EXTRA_BENCHES.
-include $(sort $(wildcard mk/*.mk))
 
 # Until an area defines the demo, the Rust example is the demo.
 ifndef DEMO_DEFINED

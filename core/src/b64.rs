@@ -32,6 +32,12 @@ pub fn decode(text: &[u8]) -> Option<Vec<u8>> {
     STRICT.decode(text).ok()
 }
 
+/// Decodes into `out`, returning the decoded length; `None` for anything
+/// that is not canonical, or when `out` is too small to hold the result.
+pub fn decode_slice(text: &[u8], out: &mut [u8]) -> Option<usize> {
+    STRICT.decode_slice(text, out).ok()
+}
+
 /// Decodes into a caller's buffer, replacing its contents.
 pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
@@ -62,5 +68,16 @@ mod tests {
         assert!(decode(b"YQ\n").is_none(), "newline");
         assert!(decode(b"+/").is_none(), "standard alphabet");
         assert!(decode(b"Y").is_none(), "impossible length");
+    }
+
+    #[test]
+    fn decode_slice_is_as_strict_and_bounded() {
+        let mut out = [0u8; 2];
+        assert_eq!(decode_slice(b"YWI", &mut out), Some(2));
+        assert_eq!(&out, b"ab");
+        assert_eq!(decode_slice(b"YWJj", &mut out), None, "too small");
+        for bad in [&b"YQ=="[..], b"YR", b"Y Q", b"+/", b"Y"] {
+            assert_eq!(decode_slice(bad, &mut [0u8; 8]), None, "{bad:?}");
+        }
     }
 }

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::json;
-use crate::jws::Limits;
+use crate::jws::{self, Limits};
 
 /// The latest NumericDate accepted: 9999-12-31T23:59:59Z.
 pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
@@ -266,14 +266,25 @@ impl Validation {
         expected: Option<TokenType>,
         now: i64,
     ) -> Result<Claims> {
-        let mut map = json::parse_object(payload, self.limits.json())
+        // The known claims are parsed into slots, in `read`'s order, so only
+        // extra claims go through a map.
+        let names = [
+            self.token_type_claim.as_str(),
+            self.user_id_claim.as_str(),
+            "jti",
+            "exp",
+            "iat",
+            "nbf",
+            "iss",
+            "aud",
+            "sid",
+        ];
+        let mut known: [Option<Value>; 9] = Default::default();
+        let extra = json::parse_object_into(payload, self.limits.json(), &names, &mut known)
             .map_err(|reason| Error::TokenInvalid(format!("payload: {reason}").into()))?;
-        let claims = self.read(&mut map)?;
+        let claims = self.read(known)?;
         self.check_claims(&claims, expected, now)?;
-        Ok(Claims {
-            extra: map,
-            ..claims
-        })
+        Ok(Claims { extra, ..claims })
     }
 
     /// The time rules alone, for a value already parsed.
@@ -319,15 +330,16 @@ impl Validation {
         Ok(())
     }
 
-    /// Moves the known claims out of `map`, checking their JSON types.
-    fn read(&self, map: &mut Map<String, Value>) -> Result<Claims> {
-        let token_type = match map.remove(&self.token_type_claim) {
+    /// Types the known claims, given in the order `validate` names them.
+    fn read(&self, known: [Option<Value>; 9]) -> Result<Claims> {
+        let [token_type, user_id, jti, exp, iat, nbf, iss, aud, sid] = known;
+        let token_type = match token_type {
             Some(Value::String(s)) if s == "access" => TokenType::Access,
             Some(Value::String(s)) if s == "refresh" => TokenType::Refresh,
             Some(_) => return Err(Error::invalid("unknown token type")),
             None => return Err(Error::invalid("token type claim missing")),
         };
-        let user_id = match map.remove(&self.user_id_claim) {
+        let user_id = match user_id {
             Some(Value::String(s)) => {
                 UserId::new(s).map_err(|_| Error::invalid("user id must be 1 to 255 bytes"))?
             }
@@ -335,23 +347,22 @@ impl Validation {
             Some(_) => return Err(Error::invalid("user id claim is not a string or integer")),
             None => return Err(Error::invalid("user id claim missing")),
         };
-        let jti = match map.remove("jti") {
+        let jti = match jti {
             Some(Value::String(s)) => {
                 Jti::parse(&s).ok_or_else(|| Error::invalid("jti is not 32 lowercase hex"))?
             }
             Some(_) => return Err(Error::invalid("jti is not a string")),
             None => return Err(Error::invalid("jti missing")),
         };
-        let exp =
-            numeric_date(map.remove("exp"), "exp")?.ok_or_else(|| Error::invalid("exp missing"))?;
-        let iat = numeric_date(map.remove("iat"), "iat")?;
-        let nbf = numeric_date(map.remove("nbf"), "nbf")?;
-        let iss = match map.remove("iss") {
+        let exp = numeric_date(exp, "exp")?.ok_or_else(|| Error::invalid("exp missing"))?;
+        let iat = numeric_date(iat, "iat")?;
+        let nbf = numeric_date(nbf, "nbf")?;
+        let iss = match iss {
             None => None,
             Some(Value::String(s)) => Some(s),
             Some(_) => return Err(Error::invalid("iss is not a string")),
         };
-        let aud = match map.remove("aud") {
+        let aud = match aud {
             None => Vec::new(),
             Some(Value::String(s)) => vec![s],
             Some(Value::Array(items)) => items
@@ -363,7 +374,7 @@ impl Validation {
                 .collect::<Result<_>>()?,
             Some(_) => return Err(Error::invalid("aud is not a string or array")),
         };
-        let family = match map.remove("sid") {
+        let family = match sid {
             None => None,
             Some(Value::String(s)) => Some(
                 FamilyId::parse(&s).ok_or_else(|| Error::invalid("sid is not 32 lowercase hex"))?,
@@ -455,6 +466,16 @@ fn ordered_json(map: &Map<String, Value>, type_claim: &str, user_claim: &str) ->
     }
     out.push(b'}');
     out
+}
+
+/// The `exp` of a token read WITHOUT checking its signature, parsed as
+/// strictly as a verified payload. A client that lacks the server's key uses
+/// it to schedule refreshes; it is never a reason to trust a token.
+pub(crate) fn unverified_exp(token: &str, limits: &Limits) -> Result<i64> {
+    let payload = jws::unverified_payload(token, limits)?;
+    let mut map = json::parse_object(&payload, limits.json())
+        .map_err(|reason| Error::TokenInvalid(format!("payload: {reason}").into()))?;
+    numeric_date(map.remove("exp"), "exp")?.ok_or_else(|| Error::invalid("exp missing"))
 }
 
 fn numeric_date(v: Option<Value>, name: &'static str) -> Result<Option<i64>> {

@@ -34,8 +34,10 @@ use crate::pat::PatConfig;
 use crate::records::{
     jti_key, Digest32, FamilyRecord, FamilyState, Id16, RefreshRecord, RefreshState, RevokeReason,
 };
+#[cfg(feature = "postgres")]
+use crate::store::postgres::PostgresStore;
 use crate::store::redb::RedbStore;
-use crate::store::{ReadTx, Store, StoreStats};
+use crate::store::{ReadTx, Store, StoreLocation, StoreStats};
 
 /// Family id stored for a blacklisted foreign token that started no family.
 const NO_FAMILY: Id16 = [0; 16];
@@ -222,6 +224,34 @@ impl Engine {
         let settings = config.settings()?;
         let store = RedbStore::in_memory(config.group_commit)?;
         Ok(Engine::assemble(config, settings, Box::new(store)))
+    }
+
+    /// An engine over a PostgreSQL database, shared by every host that
+    /// connects to it. `url` is a `postgres://` URL with libpq-style
+    /// parameters (`connect_timeout`, default 5 s, also bounds how long a
+    /// call waits while the server is unreachable). Creates or migrates the
+    /// `tessera_*` tables in the connection's schema.
+    #[cfg(feature = "postgres")]
+    pub fn connect(url: &str, config: EngineConfig) -> Result<Engine> {
+        let settings = config.settings()?;
+        let store = PostgresStore::connect(url)?;
+        Ok(Engine::assemble(config, settings, Box::new(store)))
+    }
+
+    /// Opens the store a setting names (see [`StoreLocation::parse`]). A
+    /// PostgreSQL location in a build without the `postgres` feature is
+    /// `config_invalid`.
+    pub fn open_location(location: StoreLocation, config: EngineConfig) -> Result<Engine> {
+        match location {
+            StoreLocation::Memory => Engine::in_memory(config),
+            StoreLocation::File(path) => Engine::open(path, config),
+            #[cfg(feature = "postgres")]
+            StoreLocation::Postgres(url) => Engine::connect(&url, config),
+            #[cfg(not(feature = "postgres"))]
+            StoreLocation::Postgres(_) => Err(Error::config(
+                "a PostgreSQL store is unavailable: tessera was built without the postgres feature",
+            )),
+        }
     }
 
     fn assemble(config: EngineConfig, settings: Settings, store: Box<dyn Store>) -> Engine {

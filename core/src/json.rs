@@ -7,6 +7,7 @@
 //! RFC 7515 §5.2 and RFC 8725 §3.1 allow a parser to reject duplicates; we
 //! always do, so that two verifiers can never read different claims.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 
@@ -26,6 +27,23 @@ pub(crate) fn parse_object(
     bytes: &[u8],
     limits: JsonLimits,
 ) -> Result<Map<String, Value>, &'static str> {
+    parse_object_into(bytes, limits, &[], &mut [])
+}
+
+/// Parses like [`parse_object`], except that the value of a top-level
+/// member named `names[i]` goes to `slots[i]` instead of the map, so that a
+/// caller reading known members needs no map insert, lookup and removal.
+/// Every rule holds as for [`parse_object`]: slot members count towards
+/// `max_members`, and a name seen twice is a duplicate wherever it went.
+///
+/// `names` must be distinct and `slots` as long as `names`, all `None`.
+pub(crate) fn parse_object_into(
+    bytes: &[u8],
+    limits: JsonLimits,
+    names: &[&str],
+    slots: &mut [Option<Value>],
+) -> Result<Map<String, Value>, &'static str> {
+    debug_assert_eq!(names.len(), slots.len());
     let reason = Cell::new(None);
     let ctx = Ctx {
         limits,
@@ -35,6 +53,10 @@ pub(crate) fn parse_object(
     let parsed = ObjectSeed {
         ctx: &ctx,
         depth: 1,
+        slots: Slots {
+            names,
+            values: slots,
+        },
     }
     .deserialize(&mut de)
     .and_then(|map| de.end().map(|()| map));
@@ -60,50 +82,109 @@ impl Ctx<'_> {
     }
 }
 
-struct ObjectSeed<'c, 'a> {
-    ctx: &'c Ctx<'a>,
-    depth: usize,
+/// Members of one object that the caller reads itself: `values[i]` holds
+/// the member named `names[i]`. Empty below the top level.
+struct Slots<'s> {
+    names: &'s [&'s str],
+    values: &'s mut [Option<Value>],
 }
 
-impl<'de> DeserializeSeed<'de> for ObjectSeed<'_, '_> {
+impl Slots<'_> {
+    fn none() -> Self {
+        Slots {
+            names: &[],
+            values: &mut [],
+        }
+    }
+}
+
+struct ObjectSeed<'c, 'a, 's> {
+    ctx: &'c Ctx<'a>,
+    depth: usize,
+    slots: Slots<'s>,
+}
+
+impl<'de> DeserializeSeed<'de> for ObjectSeed<'_, '_, '_> {
     type Value = Map<String, Value>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(ObjectVisitor {
             ctx: self.ctx,
             depth: self.depth,
+            slots: self.slots,
         })
     }
 }
 
-struct ObjectVisitor<'c, 'a> {
+struct ObjectVisitor<'c, 'a, 's> {
     ctx: &'c Ctx<'a>,
     depth: usize,
+    slots: Slots<'s>,
 }
 
-impl<'de> Visitor<'de> for ObjectVisitor<'_, '_> {
+impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
     type Value = Map<String, Value>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let Slots { names, values } = self.slots;
         let mut map = Map::new();
-        while let Some(key) = access.next_key::<String>()? {
+        let mut in_slots = 0;
+        while let Some(key) = access.next_key_seed(KeySeed)? {
             if key.len() > self.ctx.limits.max_string {
                 return Err(self.ctx.fail("JSON member name too long"));
             }
-            if map.len() >= self.ctx.limits.max_members {
+            if map.len() + in_slots >= self.ctx.limits.max_members {
                 return Err(self.ctx.fail("too many JSON members"));
             }
-            if map.contains_key(&key) {
-                return Err(self.ctx.fail("duplicate JSON member"));
-            }
-            let value = access.next_value_seed(ValueSeed {
+            let seed = ValueSeed {
                 ctx: self.ctx,
                 depth: self.depth,
-            })?;
-            map.insert(key, value);
+            };
+            match names.iter().position(|&n| n == key) {
+                Some(i) => {
+                    if values[i].is_some() {
+                        return Err(self.ctx.fail("duplicate JSON member"));
+                    }
+                    values[i] = Some(access.next_value_seed(seed)?);
+                    in_slots += 1;
+                }
+                None => {
+                    if map.contains_key(key.as_ref()) {
+                        return Err(self.ctx.fail("duplicate JSON member"));
+                    }
+                    let value = access.next_value_seed(seed)?;
+                    map.insert(key.into_owned(), value);
+                }
+            }
         }
         Ok(map)
+    }
+}
+
+/// A member name, borrowed from the input when it holds no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(KeySeed)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON member name")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
     }
 }
 
@@ -183,6 +264,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         ObjectVisitor {
             ctx: self.ctx,
             depth,
+            slots: Slots::none(),
         }
         .visit_map(access)
         .map(Value::Object)
@@ -230,6 +312,29 @@ mod tests {
         );
         let many = br#"{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1}"#;
         assert_eq!(parse_object(many, L), Err("too many JSON members"));
+    }
+
+    #[test]
+    fn slot_members_leave_the_map_but_keep_every_rule() {
+        let names = ["a", "b"];
+        let mut slots = [None, None];
+        let m = parse_object_into(br#"{"a":1,"c":2,"b":"x"}"#, L, &names, &mut slots).unwrap();
+        assert_eq!(slots, [Some(Value::from(1)), Some(Value::from("x"))]);
+        assert_eq!(m.len(), 1);
+        assert!(m.contains_key("c"));
+        for dup in [&br#"{"a":1,"a":2}"#[..], br#"{"a":1,"\u0061":2}"#] {
+            let mut slots = [None, None];
+            assert_eq!(
+                parse_object_into(dup, L, &names, &mut slots),
+                Err("duplicate JSON member")
+            );
+        }
+        let many = br#"{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1}"#;
+        let mut slots = [None, None];
+        assert_eq!(
+            parse_object_into(many, L, &names, &mut slots),
+            Err("too many JSON members")
+        );
     }
 
     #[test]

@@ -84,7 +84,6 @@ pub struct Verified<'k> {
 
 /// Parses a compact JWS and checks its signature with a key from `keys`.
 pub fn verify<'k>(keys: &'k KeySet, token: &str, limits: &Limits) -> Result<Verified<'k>> {
-    let token = token.as_bytes();
     if token.len() > limits.max_token_bytes {
         return Err(Error::invalid("token exceeds the size limit"));
     }
@@ -99,13 +98,29 @@ pub fn verify<'k>(keys: &'k KeySet, token: &str, limits: &Limits) -> Result<Veri
     if !b64::decode_into(payload, &mut payload_bytes) {
         return Err(Error::invalid("payload is not canonical base64url"));
     }
-    let sig = b64::decode(signature)
-        .ok_or_else(|| Error::invalid("signature is not canonical base64url"))?;
+    // HMAC, ECDSA and Ed25519 signatures decode on the stack. RSA keys, and
+    // a signature too long for the buffer, take the allocating path, which
+    // applies the same strict rules.
+    let mut small = [0u8; 64];
+    let large;
+    let on_stack = if key.signature_len() <= small.len() {
+        b64::decode_slice(signature, &mut small)
+    } else {
+        None
+    };
+    let sig: &[u8] = match on_stack {
+        Some(n) => &small[..n],
+        None => {
+            large = b64::decode(signature)
+                .ok_or_else(|| Error::invalid("signature is not canonical base64url"))?;
+            &large
+        }
+    };
     if sig.len() != key.signature_len() {
         return Err(Error::invalid("signature has the wrong length"));
     }
-    let signing_input = &token[..header.len() + 1 + payload.len()];
-    if !key.verify(signing_input, &sig) {
+    let signing_input = &token.as_bytes()[..header.len() + 1 + payload.len()];
+    if !key.verify(signing_input, sig) {
         return Err(Error::invalid("signature does not verify"));
     }
     Ok(Verified {
@@ -128,21 +143,39 @@ pub fn sign(key: &Key, payload: &[u8]) -> Result<String> {
     Ok(out)
 }
 
-fn split(token: &[u8]) -> Result<(&[u8], &[u8], &[u8])> {
-    let mut parts = token.splitn(4, |&b| b == b'.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(h), Some(p), Some(s), None) => {
-            if h.is_empty() {
-                return Err(Error::invalid("empty header segment"));
-            }
-            if s.is_empty() {
-                return Err(Error::invalid("empty signature segment"));
-            }
-            Ok((h, p, s))
-        }
-        (_, _, _, Some(_)) => Err(Error::invalid("token has more than three segments")),
-        _ => Err(Error::invalid("token has fewer than three segments")),
+/// The payload of a token whose signature is NOT checked, under the same
+/// size and encoding rules as [`verify`]: bounded, exactly three canonical
+/// base64url segments. For reading scheduling hints only (the client-side
+/// keeper's `exp`); nothing it returns may be trusted.
+pub(crate) fn unverified_payload(token: &str, limits: &Limits) -> Result<Vec<u8>> {
+    if token.len() > limits.max_token_bytes {
+        return Err(Error::invalid("token exceeds the size limit"));
     }
+    let (header, payload, signature) = split(token)?;
+    if header.len() > limits.max_header_bytes {
+        return Err(Error::invalid("header exceeds the size limit"));
+    }
+    if b64::decode(header).is_none() || b64::decode(signature).is_none() {
+        return Err(Error::invalid("token segment is not canonical base64url"));
+    }
+    b64::decode(payload).ok_or_else(|| Error::invalid("payload is not canonical base64url"))
+}
+
+fn split(token: &str) -> Result<(&[u8], &[u8], &[u8])> {
+    // str's searches find the dots with memchr rather than byte by byte.
+    let fewer = || Error::invalid("token has fewer than three segments");
+    let (h, rest) = token.split_once('.').ok_or_else(fewer)?;
+    let (p, s) = rest.split_once('.').ok_or_else(fewer)?;
+    if s.contains('.') {
+        return Err(Error::invalid("token has more than three segments"));
+    }
+    if h.is_empty() {
+        return Err(Error::invalid("empty header segment"));
+    }
+    if s.is_empty() {
+        return Err(Error::invalid("empty signature segment"));
+    }
+    Ok((h.as_bytes(), p.as_bytes(), s.as_bytes()))
 }
 
 fn select_key<'k>(keys: &'k KeySet, header: &[u8], limits: &Limits) -> Result<&'k Key> {
@@ -157,26 +190,35 @@ fn select_key<'k>(keys: &'k KeySet, header: &[u8], limits: &Limits) -> Result<&'
     }
     let bytes =
         b64::decode(header).ok_or_else(|| Error::invalid("header is not canonical base64url"))?;
-    let mut fields = json::parse_object(&bytes, limits.json())
-        .map_err(|reason| Error::TokenInvalid(format!("header: {reason}").into()))?;
-    if fields.contains_key("crit") {
+    // The members read here go to slots; the rest are parsed as strictly
+    // (duplicates, limits) and then ignored.
+    let mut fields: [Option<Value>; 4] = Default::default();
+    json::parse_object_into(
+        &bytes,
+        limits.json(),
+        &["crit", "alg", "typ", "kid"],
+        &mut fields,
+    )
+    .map_err(|reason| Error::TokenInvalid(format!("header: {reason}").into()))?;
+    let [crit, alg, typ, kid] = fields;
+    if crit.is_some() {
         return Err(Error::invalid(
             "header has crit; no extensions are understood",
         ));
     }
-    let alg = match fields.remove("alg") {
+    let alg = match alg {
         Some(Value::String(alg)) => alg,
         Some(_) => return Err(Error::invalid("header alg is not a string")),
         None => return Err(Error::invalid("header lacks alg")),
     };
-    match fields.get("typ") {
+    match typ {
         None => {}
         Some(Value::String(t)) if t.eq_ignore_ascii_case("JWT") => {}
         Some(_) => return Err(Error::invalid("header typ is not JWT")),
     }
-    let key = match fields.get("kid") {
+    let key = match kid {
         Some(Value::String(kid)) => keys
-            .find(kid)
+            .find(&kid)
             .ok_or_else(|| Error::invalid("unknown kid"))?,
         Some(_) => return Err(Error::invalid("header kid is not a string")),
         None => keys

@@ -310,6 +310,19 @@ impl Key {
         }
     }
 
+    /// Imports the signing key a host keeps in its settings: the raw secret
+    /// for the HMAC algorithms, a PEM document ([`Key::from_pem`]) for the
+    /// others. Bindings and framework integrations read keys through this,
+    /// so they agree on what a setting means.
+    pub fn from_setting(alg: Algorithm, material: &[u8]) -> Result<Key> {
+        if alg.is_symmetric() {
+            return Key::hmac(alg, material);
+        }
+        let pem = std::str::from_utf8(material)
+            .map_err(|_| Error::config(format!("a {alg} key must be PEM text")))?;
+        Key::from_pem(alg, pem)
+    }
+
     /// Imports a PKCS#8 private key (DER) for an asymmetric algorithm.
     pub fn from_pkcs8_der(alg: Algorithm, pkcs8: &[u8]) -> Result<Key> {
         let keep = Some(Zeroizing::new(pkcs8.to_vec()));
@@ -890,6 +903,27 @@ mod tests {
         assert!(e.detail().contains("32 bytes"));
         assert!(Key::hmac(Algorithm::HS512, &[7u8; 63]).is_err());
         assert!(Key::hmac(Algorithm::HS512, &[7u8; 64]).is_ok());
+    }
+
+    #[test]
+    fn setting_is_a_secret_for_hmac_and_pem_otherwise() {
+        let hs = Key::from_setting(Algorithm::HS256, &[9u8; 32]).unwrap();
+        assert_eq!(
+            hs.kid(),
+            Key::hmac(Algorithm::HS256, &[9u8; 32]).unwrap().kid()
+        );
+        let ed = Key::generate(Algorithm::EdDSA).unwrap();
+        let pem = ed.export_secret().unwrap();
+        let back = Key::from_setting(Algorithm::EdDSA, pem.as_bytes()).unwrap();
+        assert_eq!(back.kid(), ed.kid());
+        for (alg, bad) in [
+            (Algorithm::EdDSA, &b"\xff\xfe not text"[..]),
+            (Algorithm::ES256, b"not a PEM document"),
+            (Algorithm::HS512, &[1u8; 63]),
+        ] {
+            let e = Key::from_setting(alg, bad).unwrap_err();
+            assert_eq!(e.code(), "config_invalid", "{alg}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod events;
 mod json;
 pub mod jws;
 mod jwt;
+mod keeper;
 mod keys;
 pub mod pat;
 mod records;
@@ -25,10 +26,14 @@ pub use error::{Error, Result};
 pub use events::{Event, EventKind, EventSink};
 pub use jws::Limits;
 pub use jwt::Jwt;
+pub use keeper::{Access, Refresher, TokenKeeper};
 pub use keys::{Algorithm, Key, KeySet, Kid};
 pub use pat::{NewPat, Pat, PatConfig};
 pub use records::decode_any as decode_record;
-pub use store::StoreStats;
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+pub use store::postgres::testing as postgres_testing;
+pub use store::{StoreLocation, StoreStats};
 pub use verifier::Verifier;
 
 /// Strict base64url, exposed for tests, fuzzing and tools.

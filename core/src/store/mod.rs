@@ -12,6 +12,9 @@
 pub(crate) mod postgres;
 pub(crate) mod redb;
 
+use std::fmt;
+use std::path::PathBuf;
+
 use crate::error::{Error, Result};
 use crate::records::{Digest32, FamilyRecord, Id16, PatRecord, RefreshRecord};
 
@@ -25,7 +28,9 @@ pub(crate) trait Store: Send + Sync {
     /// Runs `f` in one write transaction, committed durably when it returns
     /// `Ok`, rolled back when it returns `Err`.
     fn write_dyn(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()>;
-    /// Runs `f` over a consistent read snapshot.
+    /// Runs `f` over committed data: a snapshot in redb; in PostgreSQL each
+    /// read is its own autocommit statement (see `postgres`'s invariants
+    /// for why the engine's read closures tolerate that).
     fn read_dyn(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()>;
     /// Closes the store; later calls fail with `storage_error`.
     fn close(&self) -> Result<()>;
@@ -104,4 +109,52 @@ pub struct StoreStats {
     pub pats: u64,
     /// Bytes the store occupies on disk (0 in memory).
     pub file_bytes: u64,
+}
+
+/// Where an engine keeps its state; see [`crate::Engine::open_location`].
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreLocation {
+    /// redb's in-memory backend: nothing outlives the engine.
+    Memory,
+    /// A redb file, created if missing.
+    File(PathBuf),
+    /// A PostgreSQL connection URL (`postgres://…` or `postgresql://…`);
+    /// needs the `postgres` feature.
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// Reads a store setting: a `postgres://` or `postgresql://` URL is a
+    /// PostgreSQL database, anything else a file path.
+    pub fn parse(setting: &str) -> StoreLocation {
+        let is_url = setting
+            .split_once("://")
+            .is_some_and(|(scheme, _)| {
+                scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql")
+            });
+        if is_url {
+            StoreLocation::Postgres(setting.to_owned())
+        } else {
+            StoreLocation::File(PathBuf::from(setting))
+        }
+    }
+}
+
+/// Shows a URL without its user, password and parameters, which may hold
+/// credentials.
+impl fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreLocation::Memory => f.write_str("Memory"),
+            StoreLocation::File(path) => f.debug_tuple("File").field(path).finish(),
+            StoreLocation::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+                let rest = rest.split('?').next().unwrap_or_default();
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+                write!(f, "Postgres(\"{scheme}://{host}{path}\")")
+            }
+        }
+    }
 }

@@ -1,0 +1,1056 @@
+//! The PostgreSQL store: the engine's records in typed `tessera_*` tables,
+//! shared by every host that connects to the same database.
+//!
+//! Invariants:
+//! - every write runs in one `SERIALIZABLE` transaction. PostgreSQL then
+//!   guarantees that the committed transactions have the effect of some
+//!   serial order, which is what the engine's state machine assumes of a
+//!   store (redb has a single writer). Two callers exchanging the same
+//!   refresh token, or migrating the same never-seen simplejwt token, cannot
+//!   both commit: one fails with a serialization failure (40001) or a unique
+//!   violation (23505), is rerun from the start on a fresh snapshot, and
+//!   then sees the winner's effects;
+//! - a write is rerun only when it certainly did not commit: on a conflict
+//!   (40001, 40P01, 23505), or when the connection was lost before COMMIT
+//!   was sent. A connection lost during COMMIT leaves the outcome unknown,
+//!   and the call fails with `storage_error` without a rerun;
+//! - reads are single autocommit statements at READ COMMITTED. A read
+//!   closure that makes several reads (verify_refresh, sessions, list_pats)
+//!   sees each at its own moment; the engine tolerates that because records
+//!   only move forward (active, then rotated or revoked, then purged) and
+//!   every such closure treats a missing record as gone;
+//! - connections are made by the process that uses them. The pool remembers
+//!   the pid that built it; a process that finds another pid is a child of
+//!   `fork()`: it builds its own pool and leaks the inherited one without
+//!   touching it, since dropping a parent's `Client` sends Terminate over
+//!   the parent's socket;
+//! - an unreachable server makes calls fail with `storage_error` after at
+//!   most the connect timeout; the pool keeps reconnecting in the background
+//!   and discards broken connections, so calls succeed again once the server
+//!   is back, without reopening the engine;
+//! - the schema carries a version table; migrations run once, in one
+//!   transaction, under a transaction-scoped advisory lock.
+
+use std::cell::RefCell;
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::RwLock;
+use std::time::Duration;
+
+use postgres::types::{FromSql, ToSql};
+use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement, Transaction};
+
+use super::{ReadTx, Store, StoreStats, WriteTx};
+use crate::error::{Error, Result};
+use crate::records::{
+    Digest32, FamilyRecord, FamilyState, Id16, PatRecord, RefreshRecord, RefreshState,
+    RevokeReason,
+};
+
+/// Most connections one process keeps to the server.
+const POOL_SIZE: u32 = 16;
+/// How long a connection attempt, and a wait for a pooled connection, may
+/// take when the URL sets no `connect_timeout`.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many times a conflicting write transaction is run before giving up.
+const MAX_CONFLICT_ATTEMPTS: u32 = 24;
+/// Upper bound of the jittered pause before the n-th rerun, doubling from
+/// 1 ms.
+const MAX_BACKOFF: Duration = Duration::from_millis(50);
+/// The advisory lock class of migrations; the object id is the schema's hash.
+const MIGRATION_LOCK_CLASS: i32 = 0x7473_7261; // "tsra"
+
+/// SQLSTATEs after which a write transaction is rerun: it did not commit,
+/// and a fresh snapshot may decide differently.
+const CONFLICT_STATES: [&str; 3] = [
+    "40001", // serialization_failure
+    "40P01", // deadlock_detected
+    "23505", // unique_violation: two inserts of a key that was absent
+];
+
+/// Schema migrations, in order. A published migration never changes; a
+/// change of layout is a new entry.
+const MIGRATIONS: &[(i32, &str)] = &[(1, MIGRATION_1)];
+
+/// Version 1: one table per record type, columns for every record field.
+/// Times are Unix seconds (`bigint`), as in the records.
+const MIGRATION_1: &str = "
+CREATE TABLE tessera_refresh (
+    digest bytea PRIMARY KEY CHECK (octet_length(digest) = 32),
+    family bytea NOT NULL CHECK (octet_length(family) = 16),
+    state text NOT NULL,
+    state_at bigint,
+    child bytea CHECK (octet_length(child) = 32),
+    issued_at bigint NOT NULL,
+    expires_at bigint NOT NULL,
+    CHECK (
+        (state = 'active' AND state_at IS NULL AND child IS NULL)
+        OR (state = 'rotated' AND state_at IS NOT NULL AND child IS NOT NULL)
+        OR (state = 'blacklisted' AND state_at IS NOT NULL AND child IS NULL)
+    )
+);
+COMMENT ON COLUMN tessera_refresh.digest IS 'SHA-256 of the jti';
+COMMENT ON COLUMN tessera_refresh.state_at IS 'when the token was rotated or blacklisted';
+COMMENT ON COLUMN tessera_refresh.child IS 'digest of the token it was exchanged for';
+COMMENT ON COLUMN tessera_refresh.expires_at IS 'exp + leeway: purge time';
+CREATE INDEX tessera_refresh_expiry ON tessera_refresh (expires_at, digest);
+
+CREATE TABLE tessera_family (
+    id bytea PRIMARY KEY CHECK (octet_length(id) = 16),
+    user_id text NOT NULL,
+    created_at bigint NOT NULL,
+    last_refreshed_at bigint NOT NULL,
+    expires_at bigint NOT NULL,
+    current bytea NOT NULL CHECK (octet_length(current) = 32),
+    previous bytea CHECK (octet_length(previous) = 32),
+    state text NOT NULL CHECK (state IN ('active', 'revoked')),
+    revoked_at bigint,
+    reason text CHECK (reason IN ('logout', 'logout_all', 'reuse')),
+    CHECK ((state = 'active') = (revoked_at IS NULL)),
+    CHECK ((revoked_at IS NULL) = (reason IS NULL))
+);
+CREATE INDEX tessera_family_user ON tessera_family (user_id, id);
+
+CREATE TABLE tessera_user_revoked (
+    user_id text PRIMARY KEY,
+    revoked_at bigint NOT NULL
+);
+
+CREATE TABLE tessera_pat (
+    digest bytea PRIMARY KEY CHECK (octet_length(digest) = 32),
+    id bytea NOT NULL UNIQUE CHECK (octet_length(id) = 16),
+    user_id text NOT NULL,
+    name text NOT NULL,
+    prefix text NOT NULL,
+    scopes text[] NOT NULL,
+    created_at bigint NOT NULL,
+    expires_at bigint,
+    last_used_at bigint,
+    revoked_at bigint
+);
+COMMENT ON COLUMN tessera_pat.digest IS 'SHA-256 or HMAC-SHA256 of the whole token';
+CREATE INDEX tessera_pat_user ON tessera_pat (user_id, created_at, id);
+";
+
+/// A PostgreSQL database holding the engine's records, safe across `fork()`.
+pub(crate) struct PostgresStore {
+    handle: RwLock<PoolHandle>,
+    /// Kept to build a new pool in a forked child.
+    config: postgres::Config,
+    /// How long a call waits for a connection.
+    connect_timeout: Duration,
+    /// Calls begun, read or write (a rerun is the same call).
+    transactions: AtomicU64,
+}
+
+type Pool = r2d2::Pool<Manager>;
+
+struct PoolHandle {
+    /// `None` once closed.
+    pool: Option<Pool>,
+    /// The process that built `pool`; only it may use or drop it.
+    pid: u32,
+}
+
+impl Drop for PoolHandle {
+    fn drop(&mut self) {
+        if self.pid != std::process::id() {
+            // Inherited across fork(): dropping would close the parent's
+            // connections from the child.
+            std::mem::forget(self.pool.take());
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` and creates or migrates the schema.
+    pub(crate) fn connect(url: &str) -> Result<Self> {
+        let mut config = postgres::Config::from_str(url).map_err(|e| {
+            Error::config(format!("invalid PostgreSQL connection URL: {}", describe(&e)))
+        })?;
+        let connect_timeout = match config.get_connect_timeout() {
+            Some(t) => *t,
+            None => {
+                config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+                DEFAULT_CONNECT_TIMEOUT
+            }
+        };
+        if config.get_application_name().is_none() {
+            config.application_name("tessera");
+        }
+        let store = PostgresStore {
+            handle: RwLock::new(PoolHandle {
+                pool: Some(build_pool(&config, connect_timeout)),
+                pid: std::process::id(),
+            }),
+            config,
+            connect_timeout,
+            transactions: AtomicU64::new(0),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Brings the schema to the latest version, once, whoever else is
+    /// opening the same schema at the same moment.
+    fn migrate(&self) -> Result<()> {
+        let pool = self.pool()?;
+        let mut conn = self.checkout(&pool)?;
+        let mut tx = conn
+            .client
+            .transaction()
+            .map_err(pg("cannot begin the migration"))?;
+        let schema: Option<String> = tx
+            .query_one("SELECT current_schema()", &[])
+            .and_then(|row| row.try_get(0))
+            .map_err(pg("cannot read the current schema"))?;
+        if schema.is_none() {
+            return Err(Error::config(
+                "the connection's search_path names no existing schema to create tables in",
+            ));
+        }
+        // Held until this transaction ends: concurrent openers queue here,
+        // then find the schema already migrated.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+            &[&MIGRATION_LOCK_CLASS],
+        )
+        .map_err(pg("cannot take the migration lock"))?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS tessera_schema_version (
+                version integer PRIMARY KEY,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )",
+        )
+        .map_err(pg("cannot create the version table"))?;
+        let found: i32 = tx
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM tessera_schema_version",
+                &[],
+            )
+            .and_then(|row| row.try_get(0))
+            .map_err(pg("cannot read the schema version"))?;
+        let latest = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+        if found > latest {
+            return Err(Error::storage(format!(
+                "the database has schema version {found}; this build knows up to {latest}"
+            )));
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+            tx.batch_execute(sql)
+                .map_err(pg("schema migration failed"))?;
+            tx.execute(
+                "INSERT INTO tessera_schema_version (version) VALUES ($1)",
+                &[version],
+            )
+            .map_err(pg("cannot record the schema version"))?;
+        }
+        tx.commit().map_err(pg("cannot commit the migration"))
+    }
+
+    /// The pool of this process, rebuilt after a fork.
+    fn pool(&self) -> Result<Pool> {
+        let pid = std::process::id();
+        {
+            let h = self
+                .handle
+                .read()
+                .map_err(|_| Error::storage("lock poisoned"))?;
+            if h.pid == pid {
+                return h
+                    .pool
+                    .clone()
+                    .ok_or_else(|| Error::storage("the engine is closed"));
+            }
+        }
+        let mut h = self
+            .handle
+            .write()
+            .map_err(|_| Error::storage("lock poisoned"))?;
+        if h.pid != pid {
+            let inherited = h.pool.take();
+            let was_open = inherited.is_some();
+            drop(inherited); // MUTANT
+            h.pid = pid;
+            if was_open {
+                h.pool = Some(build_pool(&self.config, self.connect_timeout));
+            }
+        }
+        h.pool
+            .clone()
+            .ok_or_else(|| Error::storage("the engine is closed"))
+    }
+
+    fn checkout(&self, pool: &Pool) -> Result<r2d2::PooledConnection<Manager>> {
+        pool.get().map_err(|e| {
+            Error::storage(format!(
+                "PostgreSQL is unreachable (no connection within {} s): {e}",
+                self.connect_timeout.as_secs_f32()
+            ))
+        })
+    }
+
+    /// Runs `f` in one SERIALIZABLE transaction, rerunning it while it
+    /// certainly did not commit and may succeed on a rerun.
+    fn write_pg(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        let pool = self.pool()?;
+        let (mut conflicts, mut lost) = (0u32, 0u32);
+        loop {
+            let mut conn = self.checkout(&pool)?;
+            match write_once(&mut conn, f) {
+                Attempt::Done(result) => return result,
+                Attempt::Conflict(e) => {
+                    conflicts += 1;
+                    if conflicts >= MAX_CONFLICT_ATTEMPTS {
+                        return Err(Error::storage(format!(
+                            "the write transaction still conflicted after {conflicts} attempts: {e}"
+                        )));
+                    }
+                    // The connection goes back to the pool during the pause.
+                    drop(conn);
+                    std::thread::sleep(backoff(conflicts));
+                }
+                Attempt::ConnectionLost(e) => {
+                    // Stale pooled connections (after a server restart) are
+                    // discarded one by one, without a pause.
+                    lost += 1;
+                    if lost > POOL_SIZE {
+                        return Err(Error::storage(format!(
+                            "lost the connection to PostgreSQL: {e}"
+                        )));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `f` over autocommit reads, rerun on a fresh connection when the
+    /// one it had turned out to be broken (reads have no effects).
+    fn read_pg(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()> {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        let pool = self.pool()?;
+        let mut lost = 0u32;
+        loop {
+            let mut conn = self.checkout(&pool)?;
+            let PgConn {
+                client,
+                statements,
+                broken,
+            } = &mut *conn;
+            let session = Session::new(client, statements);
+            let result = f(&session);
+            let Some(e) = session.failure.into_inner() else {
+                return result;
+            };
+            if !connection_lost(&e, client) {
+                return Err(result.err().unwrap_or_else(|| storage_err(&e)));
+            }
+            *broken = true;
+            lost += 1;
+            if lost > POOL_SIZE {
+                return Err(Error::storage(format!(
+                    "lost the connection to PostgreSQL: {}",
+                    describe(&e)
+                )));
+            }
+        }
+    }
+
+    fn close_pool(&self) -> Result<()> {
+        let mut h = self
+            .handle
+            .write()
+            .map_err(|_| Error::storage("lock poisoned"))?;
+        if h.pid != std::process::id() {
+            std::mem::forget(h.pool.take());
+            return Ok(());
+        }
+        // Connections checked out by in-flight calls close when those
+        // calls return them.
+        h.pool = None;
+        Ok(())
+    }
+}
+
+impl Store for PostgresStore {
+    fn write_dyn(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
+        self.write_pg(f)
+    }
+
+    fn read_dyn(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()> {
+        self.read_pg(f)
+    }
+
+    fn close(&self) -> Result<()> {
+        self.close_pool()
+    }
+
+    fn transactions(&self) -> u64 {
+        self.transactions.load(Ordering::Relaxed)
+    }
+}
+
+/// What one run of a write transaction came to.
+enum Attempt {
+    /// Committed (`Ok`), or failed for a reason a rerun would not change.
+    Done(Result<()>),
+    /// Did not commit because of a concurrent transaction; rerun.
+    Conflict(String),
+    /// The connection broke before COMMIT was sent; rerun on another.
+    ConnectionLost(String),
+}
+
+fn write_once(
+    conn: &mut PgConn,
+    f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>,
+) -> Attempt {
+    let PgConn {
+        client,
+        statements,
+        broken,
+    } = conn;
+    let mut tx = match client
+        .build_transaction()
+        .isolation_level(IsolationLevel::Serializable)
+        .start()
+    {
+        Ok(tx) => tx,
+        Err(e) => {
+            // Nothing was sent but BEGIN: a lost connection is safe to rerun.
+            return if e.is_closed() || is_connection_error(&e) {
+                *broken = true;
+                Attempt::ConnectionLost(describe(&e))
+            } else {
+                Attempt::Done(Err(storage_err(&e)))
+            };
+        }
+    };
+    let mut session = Session::new(&mut tx, statements);
+    let result = f(&mut session);
+    let failure = session.failure.into_inner();
+    if let Some(e) = failure {
+        let lost = e.is_closed() || is_connection_error(&e);
+        // Dropping `tx` rolls back (or finds the connection gone).
+        drop(tx);
+        if lost || client.is_closed() {
+            *broken = true;
+            return Attempt::ConnectionLost(describe(&e));
+        }
+        return if is_conflict(&e) {
+            Attempt::Conflict(describe(&e))
+        } else {
+            Attempt::Done(Err(result.err().unwrap_or_else(|| storage_err(&e))))
+        };
+    }
+    if let Err(e) = result {
+        // The engine decided against the write: roll back, report it.
+        drop(tx);
+        return Attempt::Done(Err(e));
+    }
+    match tx.commit() {
+        Ok(()) => Attempt::Done(Ok(())),
+        // A serialization failure at COMMIT is a definite rollback.
+        Err(e) if is_conflict(&e) => Attempt::Conflict(describe(&e)),
+        Err(e) => {
+            if connection_lost(&e, client) {
+                *broken = true;
+                return Attempt::Done(Err(Error::storage(format!(
+                    "the connection to PostgreSQL was lost during COMMIT; \
+                     the write may or may not have taken effect: {}",
+                    describe(&e)
+                ))));
+            }
+            Attempt::Done(Err(storage_err(&e)))
+        }
+    }
+}
+
+fn is_conflict(e: &postgres::Error) -> bool {
+    e.code()
+        .is_some_and(|c| CONFLICT_STATES.contains(&c.code()))
+}
+
+/// Whether `e` means the connection is unusable: closed, reset, or ended
+/// by the server (admin shutdown, crash, startup).
+fn connection_lost(e: &postgres::Error, client: &Client) -> bool {
+    client.is_closed() || e.is_closed() || is_connection_error(e)
+}
+
+fn is_connection_error(e: &postgres::Error) -> bool {
+    if let Some(code) = e.code() {
+        let code = code.code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// A pause of up to 1 ms × 2^(n-1), at most [`MAX_BACKOFF`], chosen at
+/// random so that conflicting callers spread out.
+fn backoff(n: u32) -> Duration {
+    let cap = Duration::from_millis(1u64 << n.min(16).saturating_sub(1)).min(MAX_BACKOFF);
+    let nanos = u64::try_from(cap.as_nanos()).unwrap_or(u64::MAX).max(1);
+    let random = RandomState::new().hash_one(std::time::Instant::now());
+    Duration::from_nanos(random % nanos)
+}
+
+fn build_pool(config: &postgres::Config, connect_timeout: Duration) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(POOL_SIZE)
+        // Connections are made on demand: a prefork worker that serves one
+        // request at a time holds one.
+        .min_idle(Some(0))
+        // Broken connections are found by the call that uses them, which
+        // reruns on another; a check on every checkout would cost a round
+        // trip per call.
+        .test_on_check_out(false)
+        .connection_timeout(connect_timeout)
+        .idle_timeout(Some(Duration::from_secs(5 * 60)))
+        .build_unchecked(Manager {
+            config: config.clone(),
+        })
+}
+
+/// One pooled connection and the statements prepared on it.
+struct PgConn {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+    /// Set when a call found the connection unusable; the pool drops it.
+    broken: bool,
+}
+
+struct Manager {
+    config: postgres::Config,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> std::result::Result<PgConn, ConnectError> {
+        let mut client = self
+            .config
+            .connect(NoTls)
+            .map_err(|e| ConnectError(describe(&e)))?;
+        // Reads are autocommit statements at READ COMMITTED whatever the
+        // server's default; writes name their level.
+        client
+            .batch_execute("SET default_transaction_isolation TO 'read committed'")
+            .map_err(|e| ConnectError(describe(&e)))?;
+        Ok(PgConn {
+            client,
+            statements: HashMap::new(),
+            broken: false,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut PgConn) -> std::result::Result<(), ConnectError> {
+        conn.client
+            .simple_query("")
+            .map(drop)
+            .map_err(|e| ConnectError(describe(&e)))
+    }
+
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        conn.broken || conn.client.is_closed()
+    }
+}
+
+/// A failed connection attempt, with its cause (the pool reports it when
+/// a call times out waiting for a connection).
+#[derive(Debug)]
+struct ConnectError(String);
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// An error's text with its causes; the server's SQLSTATE and message for
+/// a database error. Never the connection URL.
+fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn storage_err(e: &postgres::Error) -> Error {
+    Error::storage(format!("PostgreSQL: {}", describe(e)))
+}
+
+fn pg(what: &'static str) -> impl Fn(postgres::Error) -> Error {
+    move |e| Error::storage(format!("{what}: {}", describe(&e)))
+}
+
+/// The statements of the engine's reads and writes, prepared once per
+/// connection.
+mod sql {
+    pub const REFRESH_GET: &str = "SELECT family, state, state_at, child, issued_at, expires_at \
+         FROM tessera_refresh WHERE digest = $1";
+    pub const REFRESH_PUT: &str = "INSERT INTO tessera_refresh \
+         (digest, family, state, state_at, child, issued_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (digest) DO UPDATE SET family = EXCLUDED.family, state = EXCLUDED.state, \
+         state_at = EXCLUDED.state_at, child = EXCLUDED.child, issued_at = EXCLUDED.issued_at, \
+         expires_at = EXCLUDED.expires_at";
+    pub const REFRESH_DELETE: &str = "DELETE FROM tessera_refresh WHERE digest = $1";
+    pub const REFRESH_EXPIRED: &str = "SELECT expires_at, digest FROM tessera_refresh \
+         WHERE expires_at < $1 ORDER BY expires_at, digest LIMIT $2";
+    pub const FAMILY_GET: &str = "SELECT user_id, created_at, last_refreshed_at, expires_at, \
+         current, previous, state, revoked_at, reason FROM tessera_family WHERE id = $1";
+    pub const FAMILY_PUT: &str = "INSERT INTO tessera_family \
+         (id, user_id, created_at, last_refreshed_at, expires_at, current, previous, state, \
+         revoked_at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, \
+         created_at = EXCLUDED.created_at, last_refreshed_at = EXCLUDED.last_refreshed_at, \
+         expires_at = EXCLUDED.expires_at, current = EXCLUDED.current, \
+         previous = EXCLUDED.previous, state = EXCLUDED.state, \
+         revoked_at = EXCLUDED.revoked_at, reason = EXCLUDED.reason";
+    pub const FAMILY_DELETE: &str = "DELETE FROM tessera_family WHERE id = $1";
+    pub const USER_FAMILIES: &str = "SELECT id FROM tessera_family WHERE user_id = $1 ORDER BY id";
+    pub const USER_REVOKED_GET: &str =
+        "SELECT revoked_at FROM tessera_user_revoked WHERE user_id = $1";
+    pub const USER_REVOKED_PUT: &str = "INSERT INTO tessera_user_revoked (user_id, revoked_at) \
+         VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET revoked_at = EXCLUDED.revoked_at";
+    pub const PAT_GET: &str = "SELECT id, user_id, name, prefix, scopes, created_at, expires_at, \
+         last_used_at, revoked_at FROM tessera_pat WHERE digest = $1";
+    pub const PAT_DIGEST: &str = "SELECT digest FROM tessera_pat WHERE id = $1";
+    pub const USER_PATS: &str =
+        "SELECT id FROM tessera_pat WHERE user_id = $1 ORDER BY created_at, id";
+    pub const PAT_PUT: &str = "INSERT INTO tessera_pat \
+         (digest, id, user_id, name, prefix, scopes, created_at, expires_at, last_used_at, \
+         revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (digest) DO UPDATE SET id = EXCLUDED.id, user_id = EXCLUDED.user_id, \
+         name = EXCLUDED.name, prefix = EXCLUDED.prefix, scopes = EXCLUDED.scopes, \
+         created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, \
+         last_used_at = EXCLUDED.last_used_at, revoked_at = EXCLUDED.revoked_at";
+    pub const PAT_DELETE: &str = "DELETE FROM tessera_pat WHERE digest = $1";
+    pub const PAT_DIGESTS: &str =
+        "SELECT digest FROM tessera_pat WHERE digest > $1 ORDER BY digest LIMIT $2";
+    pub const STATS: &str = "SELECT \
+         (SELECT count(*) FROM tessera_refresh), \
+         (SELECT count(*) FROM tessera_family), \
+         (SELECT count(*) FROM tessera_user_revoked), \
+         (SELECT count(*) FROM tessera_pat), \
+         (SELECT sum(pg_total_relation_size(c))::bigint FROM unnest(ARRAY[\
+         'tessera_refresh', 'tessera_family', 'tessera_user_revoked', 'tessera_pat']::regclass[]) \
+         AS c)";
+}
+
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+/// Statements run on one connection (autocommit reads) or inside one
+/// transaction (writes). The first failure is kept: after it the
+/// transaction is aborted, and the store decides from it whether to rerun.
+struct Session<'a, C: GenericClient> {
+    client: RefCell<&'a mut C>,
+    statements: RefCell<&'a mut HashMap<&'static str, Statement>>,
+    failure: RefCell<Option<postgres::Error>>,
+}
+
+impl<'a, C: GenericClient> Session<'a, C> {
+    fn new(client: &'a mut C, statements: &'a mut HashMap<&'static str, Statement>) -> Self {
+        Session {
+            client: RefCell::new(client),
+            statements: RefCell::new(statements),
+            failure: RefCell::new(None),
+        }
+    }
+
+    fn query(&self, sql: &'static str, params: &Params<'_>) -> Result<Vec<Row>> {
+        self.run(sql, |client, stmt| client.query(stmt, params))
+    }
+
+    fn query_opt(&self, sql: &'static str, params: &Params<'_>) -> Result<Option<Row>> {
+        self.run(sql, |client, stmt| client.query_opt(stmt, params))
+    }
+
+    fn execute(&self, sql: &'static str, params: &Params<'_>) -> Result<()> {
+        self.run(sql, |client, stmt| client.execute(stmt, params).map(drop))
+    }
+
+    fn run<T>(
+        &self,
+        sql: &'static str,
+        f: impl FnOnce(&mut C, &Statement) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
+        if self.failure.borrow().is_some() {
+            return Err(Error::storage(
+                "PostgreSQL: a statement of this transaction already failed",
+            ));
+        }
+        let mut client = self.client.borrow_mut();
+        let cached = self.statements.borrow().get(sql).cloned();
+        let outcome = match cached {
+            Some(stmt) => f(&mut client, &stmt),
+            None => client.prepare(sql).and_then(|stmt| {
+                self.statements.borrow_mut().insert(sql, stmt.clone());
+                f(&mut client, &stmt)
+            }),
+        };
+        outcome.map_err(|e| {
+            let err = storage_err(&e);
+            *self.failure.borrow_mut() = Some(e);
+            err
+        })
+    }
+}
+
+/// A column, or `storage_error` when the row does not have the expected
+/// shape. Never panics, unlike `Row::get`.
+fn col<'r, T: FromSql<'r>>(row: &'r Row, i: usize) -> Result<T> {
+    row.try_get(i)
+        .map_err(|e| Error::storage(format!("corrupt row: {}", describe(&e))))
+}
+
+fn fixed<const N: usize>(bytes: &[u8]) -> Result<[u8; N]> {
+    bytes
+        .try_into()
+        .map_err(|_| Error::storage(format!("corrupt row: expected {N} bytes")))
+}
+
+fn digest_col(row: &Row, i: usize) -> Result<Digest32> {
+    fixed(col::<&[u8]>(row, i)?)
+}
+
+fn id_col(row: &Row, i: usize) -> Result<Id16> {
+    fixed(col::<&[u8]>(row, i)?)
+}
+
+/// A user id as PostgreSQL `text` can hold it: `None` for one containing
+/// NUL, which no row can hold, so reads find nothing for it.
+fn pg_text(user: &str) -> Option<&str> {
+    (!user.contains('\0')).then_some(user)
+}
+
+/// A user id for a write; one containing NUL cannot be stored.
+fn pg_text_for_write(user: &str) -> Result<&str> {
+    pg_text(user)
+        .ok_or_else(|| Error::config("PostgreSQL cannot store a user id containing NUL"))
+}
+
+fn refresh_from_row(row: &Row) -> Result<RefreshRecord> {
+    let state: &str = col(row, 1)?;
+    let at: Option<i64> = col(row, 2)?;
+    let child: Option<&[u8]> = col(row, 3)?;
+    let state = match (state, at, child) {
+        ("active", None, None) => RefreshState::Active,
+        ("rotated", Some(at), Some(child)) => RefreshState::Rotated {
+            at,
+            child: fixed(child)?,
+        },
+        ("blacklisted", Some(at), None) => RefreshState::Blacklisted { at },
+        _ => return Err(Error::storage("corrupt row: unknown refresh state")),
+    };
+    Ok(RefreshRecord {
+        family: id_col(row, 0)?,
+        state,
+        issued_at: col(row, 4)?,
+        expires_at: col(row, 5)?,
+    })
+}
+
+fn family_from_row(row: &Row) -> Result<FamilyRecord> {
+    let state: &str = col(row, 6)?;
+    let at: Option<i64> = col(row, 7)?;
+    let reason: Option<&str> = col(row, 8)?;
+    let state = match (state, at, reason) {
+        ("active", None, None) => FamilyState::Active,
+        ("revoked", Some(at), Some(reason)) => FamilyState::Revoked {
+            at,
+            reason: match reason {
+                "logout" => RevokeReason::Logout,
+                "logout_all" => RevokeReason::LogoutAll,
+                "reuse" => RevokeReason::Reuse,
+                _ => return Err(Error::storage("corrupt row: unknown revocation reason")),
+            },
+        },
+        _ => return Err(Error::storage("corrupt row: unknown family state")),
+    };
+    let previous: Option<&[u8]> = col(row, 5)?;
+    Ok(FamilyRecord {
+        user_id: col(row, 0)?,
+        created_at: col(row, 1)?,
+        last_refreshed_at: col(row, 2)?,
+        expires_at: col(row, 3)?,
+        current: digest_col(row, 4)?,
+        previous: previous.map(fixed).transpose()?,
+        state,
+    })
+}
+
+fn pat_from_row(row: &Row) -> Result<PatRecord> {
+    Ok(PatRecord {
+        id: id_col(row, 0)?,
+        user_id: col(row, 1)?,
+        name: col(row, 2)?,
+        prefix: col(row, 3)?,
+        scopes: col(row, 4)?,
+        created_at: col(row, 5)?,
+        expires_at: col(row, 6)?,
+        last_used_at: col(row, 7)?,
+        revoked_at: col(row, 8)?,
+    })
+}
+
+fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+impl<C: GenericClient> ReadTx for Session<'_, C> {
+    fn refresh(&self, key: &Digest32) -> Result<Option<RefreshRecord>> {
+        self.query_opt(sql::REFRESH_GET, &[&&key[..]])?
+            .map(|row| refresh_from_row(&row))
+            .transpose()
+    }
+
+    fn family(&self, id: &Id16) -> Result<Option<FamilyRecord>> {
+        self.query_opt(sql::FAMILY_GET, &[&&id[..]])?
+            .map(|row| family_from_row(&row))
+            .transpose()
+    }
+
+    fn user_families(&self, user: &str) -> Result<Vec<Id16>> {
+        let Some(user) = pg_text(user) else {
+            return Ok(Vec::new());
+        };
+        self.query(sql::USER_FAMILIES, &[&user])?
+            .iter()
+            .map(|row| id_col(row, 0))
+            .collect()
+    }
+
+    fn user_revoked(&self, user: &str) -> Result<Option<i64>> {
+        let Some(user) = pg_text(user) else {
+            return Ok(None);
+        };
+        self.query_opt(sql::USER_REVOKED_GET, &[&user])?
+            .map(|row| col(&row, 0))
+            .transpose()
+    }
+
+    fn pat(&self, digest: &Digest32) -> Result<Option<PatRecord>> {
+        self.query_opt(sql::PAT_GET, &[&&digest[..]])?
+            .map(|row| pat_from_row(&row))
+            .transpose()
+    }
+
+    fn pat_digest(&self, id: &Id16) -> Result<Option<Digest32>> {
+        self.query_opt(sql::PAT_DIGEST, &[&&id[..]])?
+            .map(|row| digest_col(&row, 0))
+            .transpose()
+    }
+
+    fn user_pats(&self, user: &str) -> Result<Vec<Id16>> {
+        let Some(user) = pg_text(user) else {
+            return Ok(Vec::new());
+        };
+        self.query(sql::USER_PATS, &[&user])?
+            .iter()
+            .map(|row| id_col(row, 0))
+            .collect()
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        let rows = self.query(sql::STATS, &[])?;
+        let row = rows
+            .first()
+            .ok_or_else(|| Error::storage("the statistics query returned no row"))?;
+        let count = |i: usize| -> Result<u64> {
+            let n: i64 = col(row, i)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        Ok(StoreStats {
+            refresh_records: count(0)?,
+            families: count(1)?,
+            user_marks: count(2)?,
+            pats: count(3)?,
+            file_bytes: count(4)?,
+        })
+    }
+}
+
+impl WriteTx for Session<'_, Transaction<'_>> {
+    fn put_refresh(&mut self, key: &Digest32, rec: &RefreshRecord) -> Result<()> {
+        let (state, at, child): (&str, Option<i64>, Option<&[u8]>) = match &rec.state {
+            RefreshState::Active => ("active", None, None),
+            RefreshState::Rotated { at, child } => ("rotated", Some(*at), Some(&child[..])),
+            RefreshState::Blacklisted { at } => ("blacklisted", Some(*at), None),
+        };
+        self.execute(
+            sql::REFRESH_PUT,
+            &[
+                &&key[..],
+                &&rec.family[..],
+                &state,
+                &at,
+                &child,
+                &rec.issued_at,
+                &rec.expires_at,
+            ],
+        )
+    }
+
+    fn delete_refresh(&mut self, key: &Digest32, _expires_at: i64) -> Result<()> {
+        // The expiry index is PostgreSQL's own, kept with the row.
+        self.execute(sql::REFRESH_DELETE, &[&&key[..]])
+    }
+
+    fn put_family(&mut self, id: &Id16, rec: &FamilyRecord) -> Result<()> {
+        let (state, at, reason): (&str, Option<i64>, Option<&str>) = match &rec.state {
+            FamilyState::Active => ("active", None, None),
+            FamilyState::Revoked { at, reason } => (
+                "revoked",
+                Some(*at),
+                Some(match reason {
+                    RevokeReason::Logout => "logout",
+                    RevokeReason::LogoutAll => "logout_all",
+                    RevokeReason::Reuse => "reuse",
+                }),
+            ),
+        };
+        let user = pg_text_for_write(&rec.user_id)?;
+        let previous = rec.previous.as_ref().map(|p| &p[..]);
+        self.execute(
+            sql::FAMILY_PUT,
+            &[
+                &&id[..],
+                &user,
+                &rec.created_at,
+                &rec.last_refreshed_at,
+                &rec.expires_at,
+                &&rec.current[..],
+                &previous,
+                &state,
+                &at,
+                &reason,
+            ],
+        )
+    }
+
+    fn delete_family(&mut self, id: &Id16, _user: &str) -> Result<()> {
+        self.execute(sql::FAMILY_DELETE, &[&&id[..]])
+    }
+
+    fn put_user_revoked(&mut self, user: &str, at: i64) -> Result<()> {
+        let user = pg_text_for_write(user)?;
+        self.execute(sql::USER_REVOKED_PUT, &[&user, &at])
+    }
+
+    fn expired_refresh(&mut self, before: i64, limit: usize) -> Result<Vec<(i64, Digest32)>> {
+        self.query(sql::REFRESH_EXPIRED, &[&before, &limit_param(limit)])?
+            .iter()
+            .map(|row| Ok((col(row, 0)?, digest_col(row, 1)?)))
+            .collect()
+    }
+
+    fn put_pat(&mut self, digest: &Digest32, rec: &PatRecord) -> Result<()> {
+        let user = pg_text_for_write(&rec.user_id)?;
+        self.execute(
+            sql::PAT_PUT,
+            &[
+                &&digest[..],
+                &&rec.id[..],
+                &user,
+                &rec.name,
+                &rec.prefix,
+                &rec.scopes,
+                &rec.created_at,
+                &rec.expires_at,
+                &rec.last_used_at,
+                &rec.revoked_at,
+            ],
+        )
+    }
+
+    fn delete_pat(&mut self, digest: &Digest32, _rec: &PatRecord) -> Result<()> {
+        self.execute(sql::PAT_DELETE, &[&&digest[..]])
+    }
+
+    fn pat_digests(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>> {
+        // Every stored digest is 32 bytes, so all sort after the empty one.
+        let after: &[u8] = after.as_ref().map_or(&[], |a| &a[..]);
+        self.query(sql::PAT_DIGESTS, &[&after, &limit_param(limit)])?
+            .iter()
+            .map(|row| digest_col(row, 0))
+            .collect()
+    }
+}
+
+/// Helpers for test suites and benchmarks that need a database of their
+/// own; not a stable API.
+#[doc(hidden)]
+pub mod testing {
+    use std::str::FromStr;
+
+    use postgres::NoTls;
+
+    use super::describe;
+    use crate::error::{Error, Result};
+
+    /// Creates an empty schema named `<prefix>_<random hex>` and returns
+    /// `url` with that schema as the connection's search path.
+    pub fn fresh_schema(url: &str, prefix: &str) -> Result<String> {
+        let ok = prefix.starts_with(|c: char| c.is_ascii_lowercase())
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !ok || prefix.len() > 30 {
+            return Err(Error::config("the schema prefix must match [a-z][a-z0-9_]*"));
+        }
+        let mut random = [0u8; 8];
+        crate::keys::random_bytes(&mut random)?;
+        let schema = format!("{prefix}_{}", crate::claims::hex(&random));
+        execute(url, &format!("CREATE SCHEMA {schema}"))?;
+        let sep = if url.contains('?') { '&' } else { '?' };
+        Ok(format!("{url}{sep}options=-csearch_path%3D{schema}"))
+    }
+
+    /// Runs `sql` on a connection of its own and returns the first column
+    /// of every row, which must be a `bigint`.
+    pub fn query_i64(url: &str, sql: &str) -> Result<Vec<i64>> {
+        let mut client = connect(url)?;
+        let rows = client
+            .query(sql, &[])
+            .map_err(|e| Error::storage(describe(&e)))?;
+        rows.iter()
+            .map(|row| row.try_get(0).map_err(|e| Error::storage(describe(&e))))
+            .collect()
+    }
+
+    /// Runs `sql` (one or more statements) on a connection of its own.
+    pub fn execute(url: &str, sql: &str) -> Result<()> {
+        connect(url)?
+            .batch_execute(sql)
+            .map_err(|e| Error::storage(describe(&e)))
+    }
+
+    fn connect(url: &str) -> Result<postgres::Client> {
+        let config = postgres::Config::from_str(url)
+            .map_err(|e| Error::config(format!("invalid URL: {}", describe(&e))))?;
+        config
+            .connect(NoTls)
+            .map_err(|e| Error::storage(format!("cannot connect: {}", describe(&e))))
+    }
+}
