@@ -1,0 +1,80 @@
+"""``manage.py portfolio_demo``: the demo user, a PAT, and curl commands to try.
+
+Run after ``migrate``; safe to run again (the user's password is reset and
+the previous demo PAT revoked). Everything after the line
+``# In another terminal, while the site runs:`` is a bash script.
+"""
+
+import shlex
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from tessera.django.engine import get_engine
+
+EMAIL = "demo@example.com"
+USERNAME = "demo"
+PASSWORD = "portfolio-demo-password"
+PAT_NAME = "demo-cli"
+SCOPES = ["portfolio:read", "projects:write"]
+
+
+class Command(BaseCommand):
+    help = "Creates the demo user and a personal access token, and prints curl commands."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the site runs (default http://127.0.0.1:8000).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        model = get_user_model()
+        user, _ = model.objects.get_or_create(username=USERNAME, defaults={"email": EMAIL})
+        user.email = EMAIL
+        user.is_active = True
+        user.set_password(PASSWORD)
+        user.save()
+
+        engine = get_engine()
+        for pat in engine.list_pats(user.pk):
+            if pat.name == PAT_NAME:
+                engine.revoke_pat(user.pk, pat.id)
+        pat = engine.create_pat(user.pk, PAT_NAME, scopes=SCOPES)
+
+        self.stdout.write(self.script(options["base_url"], pat.token))
+
+    def script(self, base: str, pat: str) -> str:
+        login = shlex.quote(f'{{"email": "{EMAIL}", "password": "{PASSWORD}"}}')
+        project = shlex.quote('{"title": "Tessera demo", "summary": "Added with a PAT"}')
+        json_header = "-H 'Content-Type: application/json'"
+        field = "python3 -c 'import json, sys; print(json.load(sys.stdin){})'"
+        refresh_body = '"{\\"refresh\\": \\"$REFRESH\\"}"'
+        rotate = f"-X POST {base}/api/v1/auth/refresh/ {json_header} -d {refresh_body}"
+        return f"""
+Demo user: {EMAIL} / {PASSWORD}  (sign in at {base}/login/)
+Personal access token "{PAT_NAME}" (scopes {", ".join(SCOPES)}), shown only once:
+  {pat}
+
+# In another terminal, while the site runs:
+
+# 1. Log in with email and password: a token pair and the user.
+curl -s -w '\\n' -X POST {base}/api/v1/auth/login/email/ {json_header} -d {login}
+
+# 2. Read the portfolio and add a project with the personal access token.
+curl -s -w '\\n' {base}/api/v1/portfolio/ -H 'Authorization: Bearer {pat}'
+curl -s -w '\\n' -X POST {base}/api/v1/portfolio/projects/ -H 'Authorization: Bearer {pat}' \\
+  {json_header} -d {project}
+
+# 3. Keep a token pair in shell variables, call the API, rotate the refresh token.
+PAIR=$(curl -s -X POST {base}/api/v1/auth/login/email/ {json_header} -d {login})
+ACCESS=$(printf '%s' "$PAIR" | {field.format('["tokens"]["access"]')})
+REFRESH=$(printf '%s' "$PAIR" | {field.format('["tokens"]["refresh"]')})
+curl -s -w '\\n' {base}/api/v1/me/ -H "Authorization: Bearer $ACCESS"
+curl -s -w '\\n' {rotate}
+
+# 4. The same refresh token again is reuse: 401 refresh_reused, and the session is revoked.
+curl -s -w '\\n' {rotate}
+curl -s -w '\\n' {base}/api/v1/me/ -H "Authorization: Bearer $ACCESS"
+"""

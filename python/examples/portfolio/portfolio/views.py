@@ -1,0 +1,67 @@
+"""The portfolio API, and the page behind the session login.
+
+The API views use the site's default authentication classes (a PAT, a
+JWT, or the session) and `HasScope`: a personal access token needs
+``portfolio:read`` to read and ``projects:write`` to add a project; a JWT
+or a session acts as the user and needs no scope.
+"""
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from tessera.django.permissions import HasScope
+from tessera.django.users import user_body
+
+from portfolio.models import Project
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Project
+        fields = ("id", "title", "summary", "created_at")
+        read_only_fields = ("id", "created_at")
+
+
+class PortfolioView(APIView):
+    """``GET`` → the user and their projects."""
+
+    permission_classes = (IsAuthenticated, HasScope)
+    required_scopes: ClassVar[list[str]] = ["portfolio:read"]
+
+    def get(self, request: Request) -> Response:
+        projects = Project.objects.filter(owner=request.user)
+        return Response(
+            {
+                "user": user_body(request.user),
+                "projects": ProjectSerializer(projects, many=True).data,
+            }
+        )
+
+
+class ProjectsView(APIView):
+    """``POST {"title", "summary"}`` → 201 with the new project."""
+
+    permission_classes = (IsAuthenticated, HasScope)
+    required_scopes: ClassVar[list[str]] = ["projects:write"]
+
+    def post(self, request: Request) -> Response:
+        serializer = ProjectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save(owner=request.user)
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+
+@login_required
+@ensure_csrf_cookie
+def home(request: HttpRequest) -> HttpResponse:
+    """The signed-in page; its script trades the session for tokens (from-session)."""
+    context: dict[str, Any] = {"projects": Project.objects.filter(owner=request.user)}
+    return render(request, "portfolio/home.html", context)

@@ -1,0 +1,109 @@
+"""Settings of the portfolio example: SQLite for users, Tessera for tokens.
+
+Environment variables, all optional:
+
+- ``PORTFOLIO_DATA_DIR``: where both databases live (default ``var/`` here);
+- ``PORTFOLIO_SECRET_KEY``: Django's SECRET_KEY, which also signs the
+  tokens (the default is for the demo only);
+- ``PORTFOLIO_DEBUG``: ``0`` to turn DEBUG off.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("PORTFOLIO_DATA_DIR", BASE_DIR / "var"))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# Tessera signs with SECRET_KEY by default (HS256), exactly like
+# djangorestframework-simplejwt, so tokens minted by either verify in both.
+SECRET_KEY = os.environ.get(
+    "PORTFOLIO_SECRET_KEY", "demo-only-do-not-deploy-3f9c2b7e1a6d48e5b0c4d7a2f1e8b6c9"
+)
+DEBUG = os.environ.get("PORTFOLIO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "rest_framework",
+    "tessera.django",
+    "portfolio",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portfolio_site.urls"
+WSGI_APPLICATION = "portfolio_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DATA_DIR / "portfolio.sqlite3",
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Users sign in with their email address: the /login/ form through
+# EmailBackend; the token login endpoint resolves the email itself and then
+# asks ModelBackend.
+AUTHENTICATION_BACKENDS = [
+    "portfolio.backends.EmailBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+TESSERA = {
+    "DATABASE_PATH": DATA_DIR / "tessera.redb",
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
+    # Gunicorn's prefork workers share the token database (the default).
+    "MULTI_PROCESS": True,
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tessera.django.authentication.PATAuthentication",
+        "tessera.django.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "tessera.django.exceptions.exception_handler",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Audit events: logins, rotations, reuse, logouts, PAT use. Never tokens.
+    "loggers": {"tessera": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,22 @@
+"""The site: the server-rendered login form, Tessera's API, the portfolio API."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from portfolio.forms import EmailAuthenticationForm
+
+from portfolio import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="portfolio/login.html", authentication_form=EmailAuthenticationForm
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/v1/", include("tessera.django.urls")),
+    path("api/v1/portfolio/", views.PortfolioView.as_view(), name="portfolio"),
+    path("api/v1/portfolio/projects/", views.ProjectsView.as_view(), name="projects"),
+]

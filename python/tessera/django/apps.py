@@ -1,0 +1,14 @@
+"""The Django app config: registers the system checks and the receivers that
+keep settings, the engine and the user cache in step with the process."""
+
+from django.apps import AppConfig
+
+
+class TesseraConfig(AppConfig):
+    name = "tessera.django"
+    # The module's last component, "django", would be a confusing label.
+    label = "tessera"
+    verbose_name = "Tessera tokens"
+
+    def ready(self) -> None:
+        from tessera.django import checks, receivers  # noqa: F401  (they register themselves)

@@ -1,0 +1,368 @@
+"""The ``TESSERA`` settings dict: its keys, defaults and validation.
+
+Settings are read once per process and cached; Django's ``setting_changed``
+signal (``override_settings`` in tests) clears the cache. Every problem is
+collected rather than raised at the first one, so that the system checks
+(:mod:`tessera.django.checks`) report them all together; code that needs
+the settings at run time gets :class:`ImproperlyConfigured` instead.
+
+Invariant: a :class:`TesseraSettings` only exists for a configuration that
+passed every check here. Whether the engine accepts the key, algorithm and
+PAT prefix is for the engine to decide; the checks ask it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+#: Every key of ``TESSERA``, with its default. ``None`` for SIGNING_KEY and
+#: DATABASE_PATH means "derived": ``SECRET_KEY`` and ``BASE_DIR / "tessera.redb"``.
+DEFAULTS: dict[str, Any] = {
+    "SIGNING_KEY": None,
+    "ALGORITHM": "HS256",
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
+    "DATABASE_PATH": None,
+    "PAT_PREFIX": "tsr_pat_",
+    "USER_ID_FIELD": "pk",
+    "USER_ID_CLAIM": "user_id",
+    "REUSE_GRACE": timedelta(0),
+    "MULTI_PROCESS": True,
+    "LEEWAY": timedelta(0),
+    "ISSUER": None,
+    "AUDIENCE": None,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+    "USER_CACHE_TTL": timedelta(0),
+    "REFRESH_COOKIE": None,
+}
+
+#: The keys of ``TESSERA["REFRESH_COOKIE"]``. ``PATH`` None means the folder
+#: of the refresh endpoint (``/api/v1/auth/``), which also covers logout.
+COOKIE_DEFAULTS: dict[str, Any] = {
+    "NAME": "tessera_refresh",
+    "PATH": None,
+    "DOMAIN": None,
+    "SECURE": True,
+    "SAMESITE": "Lax",
+}
+
+# SameSite=None would send the cookie on cross-site requests, leaving CSRF
+# tokens as the only defence; the cookie mode is for same-site SPAs.
+_SAMESITE = ("Lax", "Strict")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One configuration problem, in the shape of a Django check message."""
+
+    id: str
+    msg: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class RefreshCookie:
+    """Where cookie mode keeps the refresh token; it is always HttpOnly."""
+
+    name: str
+    path: str | None
+    domain: str | None
+    secure: bool
+    samesite: str
+
+
+@dataclass(frozen=True)
+class TesseraSettings:
+    """The validated ``TESSERA`` settings of this process."""
+
+    signing_key: str | bytes
+    algorithm: str
+    access_lifetime: timedelta
+    refresh_lifetime: timedelta
+    database_path: Path | None
+    pat_prefix: str
+    user_id_field: str
+    user_id_claim: str
+    reuse_grace: timedelta
+    multi_process: bool
+    leeway: timedelta
+    issuer: str | None
+    audience: str | None
+    auth_header_types: tuple[str, ...]
+    update_last_login: bool
+    user_cache_ttl: timedelta
+    refresh_cookie: RefreshCookie | None
+
+    def engine_options(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`tessera.Engine`, except path and events."""
+        return {
+            "signing_key": self.signing_key,
+            "algorithm": self.algorithm,
+            "access_lifetime": self.access_lifetime,
+            "refresh_lifetime": self.refresh_lifetime,
+            "leeway": self.leeway,
+            "issuer": self.issuer,
+            "audience": self.audience,
+            "user_id_claim": self.user_id_claim,
+            "reuse_grace": self.reuse_grace,
+            "pat_prefix": self.pat_prefix,
+            "multi_process": self.multi_process,
+        }
+
+
+_lock = threading.Lock()
+_cached: TesseraSettings | None = None
+
+
+def tessera_settings() -> TesseraSettings:
+    """The validated settings, read on first use.
+
+    Raises ImproperlyConfigured naming every problem when they are invalid.
+    """
+    cached = _cached
+    if cached is not None:
+        return cached
+    return _load()
+
+
+def _load() -> TesseraSettings:
+    global _cached
+    with _lock:
+        if _cached is None:
+            parsed, problems = read()
+            if parsed is None:
+                raise ImproperlyConfigured(
+                    "Invalid TESSERA settings: " + "; ".join(p.msg for p in problems)
+                )
+            _cached = parsed
+        return _cached
+
+
+def reset() -> None:
+    """Forgets the cached settings; the next use reads them again."""
+    global _cached
+    with _lock:
+        _cached = None
+
+
+def read() -> tuple[TesseraSettings | None, list[Problem]]:
+    """Reads and validates ``settings.TESSERA``: the settings, or the problems."""
+    raw = getattr(settings, "TESSERA", {})
+    if not isinstance(raw, Mapping):
+        return None, [
+            Problem(
+                "tessera.E001",
+                f"TESSERA must be a dict, not {type(raw).__name__}.",
+                'For example TESSERA = {"ACCESS_TOKEN_LIFETIME": timedelta(minutes=15)}.',
+            )
+        ]
+    problems: list[Problem] = []
+    for key in raw:
+        if key not in DEFAULTS:
+            problems.append(_unknown("TESSERA", key, DEFAULTS))
+    reader = _Reader({**DEFAULTS, **raw}, problems)
+
+    signing_key = reader.value("SIGNING_KEY")
+    if signing_key is None:
+        signing_key = settings.SECRET_KEY
+    if not isinstance(signing_key, str | bytes) or not signing_key:
+        problems.append(
+            Problem(
+                "tessera.E003",
+                "TESSERA['SIGNING_KEY'] must be a non-empty str or bytes (default: SECRET_KEY).",
+                "Run `manage.py tessera_keygen` for a new key.",
+            )
+        )
+
+    database_path = _database_path(reader.value("DATABASE_PATH"), problems)
+    parsed = TesseraSettings(
+        signing_key=signing_key,
+        algorithm=reader.text("ALGORITHM"),
+        access_lifetime=reader.duration("ACCESS_TOKEN_LIFETIME", positive=True),
+        refresh_lifetime=reader.duration("REFRESH_TOKEN_LIFETIME", positive=True),
+        database_path=database_path,
+        pat_prefix=reader.text("PAT_PREFIX"),
+        user_id_field=reader.text("USER_ID_FIELD"),
+        user_id_claim=reader.text("USER_ID_CLAIM"),
+        reuse_grace=reader.duration("REUSE_GRACE"),
+        multi_process=reader.flag("MULTI_PROCESS"),
+        leeway=reader.duration("LEEWAY"),
+        issuer=reader.text("ISSUER", optional=True),
+        audience=reader.text("AUDIENCE", optional=True),
+        auth_header_types=_header_types(reader.value("AUTH_HEADER_TYPES"), problems),
+        update_last_login=reader.flag("UPDATE_LAST_LOGIN"),
+        user_cache_ttl=reader.duration("USER_CACHE_TTL"),
+        refresh_cookie=_refresh_cookie(reader.value("REFRESH_COOKIE"), problems),
+    )
+    if problems:
+        return None, problems
+    return parsed, []
+
+
+class _Reader:
+    """Reads typed values, recording a problem (and returning a placeholder) for a bad one."""
+
+    def __init__(self, values: Mapping[str, Any], problems: list[Problem]) -> None:
+        self.values = values
+        self.problems = problems
+
+    def value(self, key: str) -> Any:
+        return self.values[key]
+
+    def _bad(self, key: str, expected: str) -> None:
+        value = self.values[key]
+        self.problems.append(
+            Problem(
+                "tessera.E003",
+                f"TESSERA[{key!r}] must be {expected}, not {value!r}.",
+                f"The default is {DEFAULTS[key]!r}.",
+            )
+        )
+
+    def text(self, key: str, *, optional: bool = False) -> Any:
+        value = self.values[key]
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value:
+            self._bad(key, "a non-empty string" + (" or None" if optional else ""))
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self.values[key]
+        if not isinstance(value, bool):
+            self._bad(key, "True or False")
+        return bool(value)
+
+    def duration(self, key: str, *, positive: bool = False) -> timedelta:
+        value = self.values[key]
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = timedelta(seconds=value)
+        if not isinstance(value, timedelta):
+            self._bad(key, "a timedelta or a number of seconds")
+            return timedelta(0)
+        if value < timedelta(0) or (positive and value == timedelta(0)):
+            self._bad(key, "positive" if positive else "zero or more")
+        elif value.microseconds:
+            self._bad(key, "a whole number of seconds")
+        return value
+
+
+def _database_path(value: Any, problems: list[Problem]) -> Path | None:
+    if value is None:
+        base_dir = getattr(settings, "BASE_DIR", None)
+        if base_dir is None:
+            problems.append(
+                Problem(
+                    "tessera.E005",
+                    "TESSERA['DATABASE_PATH'] is not set, and there is no BASE_DIR "
+                    "setting to put tessera.redb in.",
+                    'Set TESSERA["DATABASE_PATH"] to the file for the token database.',
+                )
+            )
+            return None
+        return Path(base_dir) / "tessera.redb"
+    if value == ":memory:":
+        # In memory: for tests; tokens do not outlive the process.
+        return None
+    try:
+        path = Path(value)
+    except TypeError:
+        problems.append(
+            Problem(
+                "tessera.E003",
+                f"TESSERA['DATABASE_PATH'] must be a path, not {value!r}.",
+            )
+        )
+        return None
+    if not path.parent.is_dir():
+        problems.append(
+            Problem(
+                "tessera.E005",
+                f"TESSERA['DATABASE_PATH'] is in a folder that does not exist: {path.parent}.",
+                "Create the folder; the database file itself is created on first use.",
+            )
+        )
+    return path
+
+
+def _header_types(value: Any, problems: list[Problem]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    if (
+        not isinstance(value, list | tuple)
+        or not value
+        or not all(isinstance(v, str) and v and " " not in v for v in value)
+    ):
+        problems.append(
+            Problem(
+                "tessera.E003",
+                f"TESSERA['AUTH_HEADER_TYPES'] must be a tuple of words, not {value!r}.",
+                "The default is ('Bearer',).",
+            )
+        )
+        return ("Bearer",)
+    return tuple(value)
+
+
+def _refresh_cookie(value: Any, problems: list[Problem]) -> RefreshCookie | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        problems.append(
+            Problem(
+                "tessera.E007",
+                f"TESSERA['REFRESH_COOKIE'] must be a dict or None, not {value!r}.",
+                'For example {"NAME": "tessera_refresh", "SECURE": True}.',
+            )
+        )
+        return None
+    before = len(problems)
+    for key in value:
+        if key not in COOKIE_DEFAULTS:
+            problems.append(_unknown("TESSERA['REFRESH_COOKIE']", key, COOKIE_DEFAULTS, "E007"))
+    merged = {**COOKIE_DEFAULTS, **value}
+
+    def bad(key: str, expected: str) -> None:
+        problems.append(
+            Problem(
+                "tessera.E007",
+                f"TESSERA['REFRESH_COOKIE'][{key!r}] must be {expected}, not {merged[key]!r}.",
+            )
+        )
+
+    if not isinstance(merged["NAME"], str) or not merged["NAME"]:
+        bad("NAME", "a non-empty string")
+    path = merged["PATH"]
+    if path is not None and (not isinstance(path, str) or not path.startswith("/")):
+        bad("PATH", "None or a path starting with /")
+    if merged["DOMAIN"] is not None and not isinstance(merged["DOMAIN"], str):
+        bad("DOMAIN", "None or a string")
+    if not isinstance(merged["SECURE"], bool):
+        bad("SECURE", "True or False")
+    if merged["SAMESITE"] not in _SAMESITE:
+        bad("SAMESITE", '"Lax" or "Strict"')
+    if len(problems) > before:
+        return None
+    return RefreshCookie(
+        name=merged["NAME"],
+        path=path,
+        domain=merged["DOMAIN"],
+        secure=merged["SECURE"],
+        samesite=merged["SAMESITE"],
+    )
+
+
+def _unknown(where: str, key: object, known: Mapping[str, Any], code: str = "E002") -> Problem:
+    close = difflib.get_close_matches(str(key), list(known), n=1)
+    hint = f"Did you mean {close[0]!r}?" if close else "Known keys: " + ", ".join(known) + "."
+    return Problem(f"tessera.{code}", f"{where} has an unknown key {key!r}.", hint)

@@ -1,0 +1,71 @@
+"""The process's one :class:`tessera.Engine`: opened lazily, reopened after
+``fork()``, closed at interpreter exit.
+
+Invariants:
+
+- At most one engine per process is open through this module. A forked
+  child never uses the engine it inherited: the ``after_in_child`` hook
+  forgets it, and the child's first call opens its own. (The inherited
+  object is safe to drop in the child; the core leaves the parent's
+  database handle alone.)
+- ``_lock`` guards opening and closing only; calls on an open engine take
+  no lock here (the engine is thread-safe). The child gets a new lock,
+  because a thread of the parent may have held the old one at fork time.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+
+from django.core.exceptions import ImproperlyConfigured
+
+import tessera
+from tessera.django import conf, signals
+
+_lock = threading.Lock()
+_engine: tessera.Engine | None = None
+
+
+def get_engine() -> tessera.Engine:
+    """The engine of this process, opened on first use from ``TESSERA``."""
+    engine = _engine
+    if engine is not None:
+        return engine
+    return _open()
+
+
+def close_engine() -> None:
+    """Closes the engine, if open; the next :func:`get_engine` opens it again."""
+    global _engine
+    with _lock:
+        engine, _engine = _engine, None
+    if engine is not None:
+        engine.close()
+
+
+def _open() -> tessera.Engine:
+    global _engine
+    with _lock:
+        if _engine is None:
+            options = conf.tessera_settings()
+            try:
+                _engine = tessera.Engine(
+                    options.database_path,
+                    events=signals.dispatch,
+                    **options.engine_options(),
+                )
+            except tessera.ConfigError as e:
+                raise ImproperlyConfigured(f"TESSERA settings: {e}") from e
+        return _engine
+
+
+def _forget_inherited() -> None:
+    global _engine, _lock
+    _lock = threading.Lock()
+    _engine = None
+
+
+os.register_at_fork(after_in_child=_forget_inherited)
+atexit.register(close_engine)

@@ -1,0 +1,92 @@
+"""Audit events as Django signals and as records on the ``tessera`` logger.
+
+The engine reports each event on the thread that made the call, after the
+change is durable. Each event kind has its own signal; :data:`token_event`
+carries every kind. Receivers get keyword arguments::
+
+    def on_reuse(sender, event, user_id, family_id, pat_prefix, code, at, **kwargs): ...
+
+    signals.reuse_detected.connect(on_reuse)
+
+``sender`` is :class:`tessera.Event`. No argument ever holds a token: a
+session is named by its family id and a PAT by its display prefix
+(``tsr_pat_AbC1``). A receiver that raises is logged and ignored, because
+the change it reports has already happened.
+
+Log records carry the same fields as ``record.tessera`` (a dict). Reuse
+detection is logged at WARNING; everything else at INFO.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.dispatch import Signal
+
+import tessera
+
+logger = logging.getLogger("tessera")
+
+session_issued = Signal()
+refresh_rotated = Signal()
+reuse_detected = Signal()
+logout = Signal()
+logout_all = Signal()
+pat_created = Signal()
+pat_used = Signal()
+pat_revoked = Signal()
+verification_failed = Signal()
+
+#: Every event, whatever its kind; the kind is ``event.kind``.
+token_event = Signal()
+
+SIGNALS: dict[str, Signal] = {
+    "session_issued": session_issued,
+    "refresh_rotated": refresh_rotated,
+    "reuse_detected": reuse_detected,
+    "logout": logout,
+    "logout_all": logout_all,
+    "pat_created": pat_created,
+    "pat_used": pat_used,
+    "pat_revoked": pat_revoked,
+    "verification_failed": verification_failed,
+}
+
+_LEVELS = {"reuse_detected": logging.WARNING}
+
+
+def dispatch(event: tessera.Event) -> None:
+    """The engine's ``events`` callable: logs the event and sends its signals."""
+    fields = {
+        "event": event.kind,
+        "user_id": event.user_id,
+        "family_id": event.family_id,
+        "pat_prefix": event.pat_prefix,
+        "code": event.code,
+        "at": event.at,
+    }
+    level = _LEVELS.get(event.kind, logging.INFO)
+    if logger.isEnabledFor(level):
+        logger.log(
+            level,
+            "tessera %s user=%s family=%s pat=%s code=%s",
+            event.kind,
+            event.user_id,
+            event.family_id,
+            event.pat_prefix,
+            event.code,
+            extra={"tessera": fields},
+        )
+    kwargs = {k: v for k, v in fields.items() if k != "event"}
+    specific = SIGNALS.get(event.kind)
+    for signal in (specific, token_event):
+        if signal is None or not signal.has_listeners(tessera.Event):
+            continue
+        for receiver, result in signal.send_robust(tessera.Event, event=event, **kwargs):
+            if isinstance(result, Exception):
+                logger.error(
+                    "a receiver of the tessera %s signal raised: %r",
+                    event.kind,
+                    receiver,
+                    exc_info=result,
+                )

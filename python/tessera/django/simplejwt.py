@@ -1,0 +1,34 @@
+"""What djangorestframework-simplejwt leaves behind: its refresh-token blacklist.
+
+While a site moves from simplejwt, its ``token_blacklist`` app may still
+hold refresh tokens that users logged out with. Tessera accepts a refresh
+token it never issued (one without ``sid``) once, so without this check a
+token blacklisted before the switch would work one more time. As long as
+``rest_framework_simplejwt.token_blacklist`` stays in INSTALLED_APPS, such
+tokens are refused; remove the app once REFRESH_TOKEN_LIFETIME has passed
+since the switch.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+
+import tessera
+
+APP = "rest_framework_simplejwt.token_blacklist"
+
+
+def blacklisted(engine: tessera.Engine, refresh_token: str) -> bool:
+    """Whether `refresh_token` was minted by simplejwt and blacklisted there."""
+    if not apps.is_installed(APP):
+        return False
+    try:
+        claims = engine.verify_refresh(refresh_token)
+    except tessera.TesseraError:
+        # engine.refresh reports it, and revokes the session on reuse.
+        return False
+    if "sid" in claims:
+        return False
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+
+    return bool(BlacklistedToken.objects.filter(token__jti=claims["jti"]).exists())

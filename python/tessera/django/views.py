@@ -1,0 +1,484 @@
+"""The host API: login, rotation, logout, the current user, PATs and sessions.
+
+Every view takes and returns JSON only, and answers errors as
+``{"error": {"code", "message"}}`` (:mod:`tessera.django.exceptions`),
+whatever the host's EXCEPTION_HANDLER. The token endpoints never create a
+Django session.
+
+In cookie mode (``TESSERA["REFRESH_COOKIE"]``) the refresh token travels in
+an HttpOnly cookie instead of the JSON body; whenever that cookie is what
+authenticates a request, the request must carry a CSRF token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from django.contrib.auth import authenticate, get_user_model, logout
+from django.contrib.auth import signals as auth_signals
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import update_last_login
+from django.middleware.csrf import get_token
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+import tessera
+from tessera.django import simplejwt
+from tessera.django.authentication import JWTAuthentication, PATAuthentication
+from tessera.django.conf import tessera_settings
+from tessera.django.engine import get_engine
+from tessera.django.exceptions import (
+    TesseraAPIError,
+    exception_handler,
+    from_engine,
+    validation_error,
+)
+from tessera.django.permissions import DenyPAT
+from tessera.django.users import load_user, user_body, user_id_of
+
+__all__ = [
+    "AccessTokenView",
+    "AccessTokensView",
+    "EmailLoginView",
+    "LogoutAllView",
+    "LogoutView",
+    "MeView",
+    "RefreshView",
+    "SessionTokensView",
+    "SessionsView",
+    "TesseraView",
+    "VerifyView",
+]
+
+_KINDS: dict[type, str] = {str: "a string", list: "a list"}
+
+# A refresh token that is already over needs no logout.
+_ALREADY_ENDED = (tessera.TokenExpired, tessera.TokenRevoked, tessera.RefreshReused)
+
+
+class TesseraView(APIView):
+    """Base of the API's views: JSON in and out, Tessera's error bodies."""
+
+    parser_classes: tuple[type[Any], ...] = (JSONParser,)
+    renderer_classes: tuple[type[Any], ...] = (JSONRenderer,)
+    authentication_classes: tuple[type[Any], ...] = (
+        PATAuthentication,
+        JWTAuthentication,
+        SessionAuthentication,
+    )
+    permission_classes: tuple[type[Any], ...] = (IsAuthenticated,)
+
+    def get_exception_handler(self) -> Callable[..., Response | None]:
+        return exception_handler
+
+
+# --- Authentication: tokens from credentials, a session, or a refresh token.
+
+
+class EmailLoginView(TesseraView):
+    """``POST {"email", "password"}`` → ``{"tokens": {"access", "refresh"}, "user"}``."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    def post(self, request: Request) -> Response:
+        data = read_body(request, {"email": str, "password": str}, required=("email", "password"))
+        user = authenticate_email(request, data["email"], data["password"])
+        return login_response(request, user)
+
+
+class SessionTokensView(TesseraView):
+    """``POST`` with a Django session cookie and a CSRF token → the login body."""
+
+    authentication_classes = (SessionAuthentication,)
+
+    def post(self, request: Request) -> Response:
+        return login_response(request, request.user)
+
+
+class RefreshView(TesseraView):
+    """``POST {"refresh"}`` → ``{"access", "refresh"}``, both new; the old
+    refresh token is spent. Presenting a spent one revokes its session."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    cookie_used = False
+
+    def post(self, request: Request) -> Response:
+        data = read_body(request, {"refresh": str})
+        token = data.get("refresh")
+        cookie = tessera_settings().refresh_cookie
+        if token is None and cookie is not None:
+            token = request.COOKIES.get(cookie.name) or None
+            if token is not None:
+                self.cookie_used = True
+                # The browser sends the cookie by itself, so it proves
+                # nothing about who made the request; the CSRF token does.
+                SessionAuthentication().enforce_csrf(request._request)
+        if token is None:
+            raise validation_error("refresh: This field is required.")
+
+        engine = get_engine()
+        if simplejwt.blacklisted(engine, token):
+            raise TesseraAPIError("token_revoked", status_code=status.HTTP_401_UNAUTHORIZED)
+        try:
+            pair = engine.refresh(token)
+            claims = engine.verify_access(pair.access)
+        except tessera.TesseraError as e:
+            raise from_engine(e) from None
+        try:
+            load_user(claims[engine.user_id_claim])
+        except TesseraAPIError:
+            # Deleted or deactivated since the login: end the session too.
+            engine.revoke(pair.refresh)
+            raise
+        response = Response({"access": pair.access, "refresh": pair.refresh})
+        return with_refresh_cookie(request, response, pair)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if self.cookie_used and response.status_code == status.HTTP_401_UNAUTHORIZED:
+            # The cookie's token can never work again; stop sending it.
+            delete_refresh_cookie(self.request, response)
+        return response
+
+
+class VerifyView(TesseraView):
+    """``POST {"token"}`` → 200 ``{}`` if the access or refresh token is good now, else 401."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    def post(self, request: Request) -> Response:
+        token = read_body(request, {"token": str}, required=("token",))["token"]
+        engine = get_engine()
+        try:
+            try:
+                engine.verify_access(token)
+            except tessera.TokenWrongType:
+                engine.verify_refresh(token)
+        except tessera.TesseraError as e:
+            raise from_engine(e) from None
+        return Response({})
+
+
+class LogoutView(TesseraView):
+    """``POST {"refresh"}`` with a bearer access token → 204: revokes that
+    session (token family) and flushes the Django session."""
+
+    permission_classes = (IsAuthenticated, DenyPAT)
+
+    def post(self, request: Request) -> Response:
+        token = read_body(request, {"refresh": str}).get("refresh")
+        cookie = tessera_settings().refresh_cookie
+        if token is None and cookie is not None:
+            token = request.COOKIES.get(cookie.name) or None
+        if token is not None:
+            end_token_session(request, token)
+        elif not isinstance(request.successful_authenticator, SessionAuthentication):
+            raise validation_error("refresh: This field is required.")
+        end_django_session(request)
+        return delete_refresh_cookie(request, Response(status=status.HTTP_204_NO_CONTENT))
+
+
+class LogoutAllView(TesseraView):
+    """``POST`` → 204: revokes every session of the user (``revoke_user``)."""
+
+    permission_classes = (IsAuthenticated, DenyPAT)
+
+    def post(self, request: Request) -> Response:
+        try:
+            get_engine().revoke_user(user_id_of(request.user))
+        except tessera.TesseraError as e:
+            raise from_engine(e) from None
+        end_django_session(request)
+        return delete_refresh_cookie(request, Response(status=status.HTTP_204_NO_CONTENT))
+
+
+# --- The current user, their PATs and their sessions.
+
+
+class MeView(TesseraView):
+    """``GET`` → ``{"id", "email", "username"}``, however the request authenticated."""
+
+    def get(self, request: Request) -> Response:
+        return Response(user_body(request.user))
+
+
+class AccessTokensView(TesseraView):
+    """``GET`` lists the user's PATs (never the token); ``POST {"name",
+    "expires_at"?, "scopes"?}`` → 201 with the token, shown only this once."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        permissions: list[BasePermission] = list(super().get_permissions())
+        if self.request.method == "POST":
+            permissions.append(DenyPAT())
+        return permissions
+
+    def get(self, request: Request) -> Response:
+        try:
+            pats = get_engine().list_pats(user_id_of(request.user))
+        except tessera.TesseraError as e:
+            raise from_engine(e) from None
+        return Response([pat_body(p) for p in pats])
+
+    def post(self, request: Request) -> Response:
+        data = read_body(
+            request,
+            {"name": str, "expires_at": str, "scopes": list},
+            required=("name",),
+            strict=True,
+        )
+        expires_at = parse_expiry(data.get("expires_at"))
+        scopes = data.get("scopes") or []
+        if not all(isinstance(s, str) for s in scopes):
+            raise validation_error("scopes: must be a list of strings.")
+        try:
+            new = get_engine().create_pat(
+                user_id_of(request.user), data["name"], expires_at=expires_at, scopes=scopes
+            )
+        except tessera.ConfigError as e:
+            raise validation_error(str(e)) from None
+        except tessera.TesseraError as e:
+            raise from_engine(e) from None
+        body = {
+            "id": new.id,
+            "name": new.name,
+            "prefix": new.prefix,
+            "token": new.token,
+            "scopes": list(new.scopes),
+            "created_at": iso(new.created_at),
+            "expires_at": iso(new.expires_at),
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class AccessTokenView(TesseraView):
+    """``DELETE`` → 204; the PAT stops working at once, in every process."""
+
+    def delete(self, request: Request, pat_id: str) -> Response:
+        try:
+            revoked = get_engine().revoke_pat(user_id_of(request.user), pat_id)
+        except tessera.TesseraError as e:
+            raise from_engine(e) from None
+        if not revoked:
+            raise TesseraAPIError("not_found", "No such personal access token.", 404)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionsView(TesseraView):
+    """``GET`` → the user's active sessions; ``current`` marks this request's."""
+
+    def get(self, request: Request) -> Response:
+        try:
+            sessions = get_engine().sessions(user_id_of(request.user))
+        except tessera.TesseraError as e:
+            raise from_engine(e) from None
+        current = request.auth.get("sid") if isinstance(request.auth, dict) else None
+        return Response(
+            [
+                {
+                    "id": s.family_id,
+                    "created_at": iso(s.created_at),
+                    "last_refreshed_at": iso(s.last_refreshed_at),
+                    "expires_at": iso(s.expires_at),
+                    "current": s.family_id == current,
+                }
+                for s in sessions
+            ]
+        )
+
+
+# --- Helpers, public for host views that extend the API.
+
+
+def read_body(
+    request: Request,
+    fields: Mapping[str, type],
+    required: Collection[str] = (),
+    strict: bool = False,
+) -> dict[str, Any]:
+    """The JSON object body, with `fields` type-checked; null and "" count as absent.
+
+    Raises 400 ``validation_error`` for a body that is not an object, a
+    missing required field, a value of the wrong type, and (when `strict`)
+    an unknown field.
+    """
+    data = request.data
+    if not isinstance(data, dict):
+        raise validation_error("The body must be a JSON object.")
+    if strict:
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise validation_error("Unknown fields: " + ", ".join(unknown) + ".")
+    values = {k: data[k] for k in fields if data.get(k) not in (None, "")}
+    for name in required:
+        if name not in values:
+            raise validation_error(f"{name}: This field is required.")
+    for name, value in values.items():
+        expected = fields[name]
+        if not isinstance(value, expected) or isinstance(value, bool):
+            kind = _KINDS.get(expected, expected.__name__)
+            raise validation_error(f"{name}: must be {kind}.")
+    return values
+
+
+def authenticate_email(request: Request, email: str, password: str) -> AbstractBaseUser:
+    """The user with this email and password, through Django's auth backends.
+
+    Raises 401 ``invalid_credentials``, or ``user_inactive`` when the
+    password is right but the account is inactive.
+    """
+    model = get_user_model()
+    email_field = model.get_email_field_name()
+    candidates = list(model._default_manager.filter(**{f"{email_field}__iexact": email})[:2])
+    if len(candidates) != 1:
+        # Hash anyway, so the response time does not tell whether the email exists.
+        model().set_password(password)
+        auth_signals.user_login_failed.send(
+            sender=__name__, credentials={"email": email}, request=request._request
+        )
+        raise TesseraAPIError("invalid_credentials", status_code=status.HTTP_401_UNAUTHORIZED)
+    candidate = candidates[0]
+    user = authenticate(request._request, username=candidate.get_username(), password=password)
+    if user is not None and user.pk == candidate.pk:
+        return user
+    if not getattr(candidate, "is_active", True) and candidate.check_password(password):
+        raise TesseraAPIError("user_inactive", status_code=status.HTTP_401_UNAUTHORIZED)
+    raise TesseraAPIError("invalid_credentials", status_code=status.HTTP_401_UNAUTHORIZED)
+
+
+def login_response(request: Request, user: AbstractBaseUser) -> Response:
+    """A new session for `user`: ``{"tokens": {"access", "refresh"}, "user"}``."""
+    try:
+        pair = get_engine().issue(user_id_of(user))
+    except tessera.TesseraError as e:
+        raise from_engine(e) from None
+    if tessera_settings().update_last_login:
+        update_last_login(None, user)
+    body = {"tokens": {"access": pair.access, "refresh": pair.refresh}, "user": user_body(user)}
+    return with_refresh_cookie(request, Response(body), pair)
+
+
+def with_refresh_cookie(request: Request, response: Response, pair: tessera.TokenPair) -> Response:
+    """In cookie mode, moves the refresh token from the body into the cookie."""
+    cookie = tessera_settings().refresh_cookie
+    if cookie is None:
+        return response
+    body = response.data
+    body.get("tokens", body).pop("refresh")
+    response.set_cookie(
+        cookie.name,
+        pair.refresh,
+        max_age=max(0, pair.refresh_expires_at - int(datetime.now(timezone.utc).timestamp())),
+        path=cookie_path(request),
+        domain=cookie.domain,
+        secure=cookie.secure,
+        httponly=True,
+        samesite=cookie.samesite,
+    )
+    # The SPA needs a CSRF token for its later cookie-authenticated refreshes.
+    get_token(request._request)
+    return response
+
+
+def delete_refresh_cookie(request: Request, response: Response) -> Response:
+    """In cookie mode, tells the browser to drop the refresh cookie."""
+    cookie = tessera_settings().refresh_cookie
+    if cookie is not None:
+        response.delete_cookie(
+            cookie.name, path=cookie_path(request), domain=cookie.domain, samesite=cookie.samesite
+        )
+    return response
+
+
+def cookie_path(request: Request) -> str:
+    """The configured cookie path, or the folder of the refresh endpoint."""
+    cookie = tessera_settings().refresh_cookie
+    if cookie is not None and cookie.path is not None:
+        return cookie.path
+    match = request._request.resolver_match
+    namespace = match.namespace if match is not None and match.namespace else "tessera"
+    refresh = str(reverse(f"{namespace}:refresh"))
+    return refresh.rstrip("/").rsplit("/", 1)[0] + "/"
+
+
+def end_token_session(request: Request, token: str) -> None:
+    """Revokes the session of refresh `token`, which must be the user's own."""
+    engine = get_engine()
+    try:
+        claims = engine.verify_refresh(token)
+    except _ALREADY_ENDED:
+        claims = None
+    except tessera.StorageError as e:
+        raise from_engine(e) from None
+    except tessera.TesseraError as e:
+        raise TesseraAPIError(e.code, status_code=status.HTTP_400_BAD_REQUEST) from None
+    if claims is not None and str(claims[engine.user_id_claim]) != str(user_id_of(request.user)):
+        raise TesseraAPIError(
+            "permission_denied", "The refresh token belongs to another user.", 403
+        )
+    try:
+        engine.revoke(token)
+    except _ALREADY_ENDED:
+        pass
+    except tessera.TesseraError as e:
+        raise from_engine(e) from None
+
+
+def end_django_session(request: Request) -> None:
+    """Flushes the request's Django session, if it has one."""
+    django_request = request._request
+    session = getattr(django_request, "session", None)
+    if session is not None and (session.session_key or not session.is_empty()):
+        logout(django_request)
+
+
+def pat_body(pat: tessera.Pat) -> dict[str, Any]:
+    """A PAT as the list shows it: everything but the token."""
+    return {
+        "id": pat.id,
+        "name": pat.name,
+        "prefix": pat.prefix,
+        "scopes": list(pat.scopes),
+        "created_at": iso(pat.created_at),
+        "expires_at": iso(pat.expires_at),
+        "last_used_at": iso(pat.last_used_at),
+    }
+
+
+def iso(timestamp: int | None) -> str | None:
+    """``2026-12-31T00:00:00Z`` for a UTC timestamp."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_expiry(value: str | None) -> datetime | None:
+    """An ISO 8601 instant with a time zone, in the future; None stays None."""
+    if value is None:
+        return None
+    parsed: datetime | None
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise validation_error(
+            'expires_at: must be an ISO 8601 date and time, e.g. "2026-12-31T00:00:00Z".'
+        )
+    if parsed.tzinfo is None:
+        raise validation_error('expires_at: must include a time zone, e.g. "2026-12-31T00:00:00Z".')
+    if parsed <= datetime.now(timezone.utc):
+        raise validation_error("expires_at: must be in the future.")
+    return parsed

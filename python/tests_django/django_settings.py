@@ -1,0 +1,21 @@
+"""Test settings: the portfolio example's, on an in-memory SQLite database.
+
+Each test gets its own token database (see conftest.py). SIMPLE_JWT signs
+with the same SECRET_KEY, for the migration tests.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("PORTFOLIO_DATA_DIR", tempfile.mkdtemp(prefix="tessera-django-tests-"))
+
+from portfolio_site.settings import *  # noqa: F403
+
+# simplejwt's blacklist app, as a site in the middle of its migration has it.
+INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework_simplejwt.token_blacklist"]  # noqa: F405
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Records reach pytest's caplog through propagation; nothing prints.
+LOGGING = {"version": 1, "disable_existing_loggers": False}
+SIMPLE_JWT = {"ALGORITHM": "HS256", "USER_ID_FIELD": "id", "USER_ID_CLAIM": "user_id"}
+ROOT_URLCONF = "host_urls"

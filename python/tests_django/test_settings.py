@@ -1,0 +1,129 @@
+"""The TESSERA settings dict: defaults, and every problem reported by the system checks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from tessera.django import conf
+from tessera.django.checks import check_settings
+from tessera.django.engine import get_engine
+
+
+def ids(settings: Any, tessera: object, **extra: object) -> list[str]:
+    settings.TESSERA = tessera
+    for key, value in extra.items():
+        setattr(settings, key, value)
+    return [m.id for m in check_settings()]
+
+
+def test_defaults(settings: Any, tmp_path: Path) -> None:
+    settings.BASE_DIR = tmp_path
+    settings.TESSERA = {}
+    options = conf.tessera_settings()
+    assert options.signing_key == settings.SECRET_KEY
+    assert options.algorithm == "HS256"
+    assert options.access_lifetime == timedelta(minutes=15)
+    assert options.refresh_lifetime == timedelta(days=14)
+    assert options.database_path == tmp_path / "tessera.redb"
+    assert options.pat_prefix == "tsr_pat_"
+    assert options.user_id_field == "pk"
+    assert options.user_id_claim == "user_id"
+    assert options.reuse_grace == timedelta(0)
+    assert options.multi_process is True
+    assert options.refresh_cookie is None
+    assert check_settings() == []
+
+
+def test_the_example_settings_pass(settings: Any) -> None:
+    assert check_settings() == []
+
+
+@pytest.mark.parametrize(
+    ("tessera", "expected"),
+    [
+        ("not a dict", "tessera.E001"),
+        ({"ACCESS_TOKEN_LIFETIM": 60}, "tessera.E002"),
+        ({"ACCESS_TOKEN_LIFETIME": "15m"}, "tessera.E003"),
+        ({"ACCESS_TOKEN_LIFETIME": 0}, "tessera.E003"),
+        ({"REFRESH_TOKEN_LIFETIME": -5}, "tessera.E003"),
+        ({"ACCESS_TOKEN_LIFETIME": timedelta(milliseconds=1500)}, "tessera.E003"),
+        ({"MULTI_PROCESS": "yes"}, "tessera.E003"),
+        ({"ALGORITHM": ""}, "tessera.E003"),
+        ({"SIGNING_KEY": ""}, "tessera.E003"),
+        ({"AUTH_HEADER_TYPES": ("Bearer token",)}, "tessera.E003"),
+        ({"ALGORITHM": "HS999"}, "tessera.E004"),
+        ({"SIGNING_KEY": "short"}, "tessera.E004"),
+        ({"ALGORITHM": "EdDSA"}, "tessera.E004"),
+        ({"PAT_PREFIX": "Bad-Prefix"}, "tessera.E004"),
+        ({"REUSE_GRACE": timedelta(minutes=10)}, "tessera.E004"),
+        ({"DATABASE_PATH": "/no/such/folder/tessera.redb"}, "tessera.E005"),
+        ({"USER_ID_FIELD": "uuid"}, "tessera.E006"),
+        ({"REFRESH_COOKIE": "yes"}, "tessera.E007"),
+        ({"REFRESH_COOKIE": {"SAMESITE": "None"}}, "tessera.E007"),
+        ({"REFRESH_COOKIE": {"PATH": "api/"}}, "tessera.E007"),
+        ({"REFRESH_COOKIE": {"HTTPONLY": False}}, "tessera.E007"),
+    ],
+)
+def test_bad_settings_are_check_errors(
+    settings: Any, tmp_path: Path, tessera: object, expected: str
+) -> None:
+    if isinstance(tessera, dict):
+        tessera = {"DATABASE_PATH": tmp_path / "t.redb", **tessera}
+    assert expected in ids(settings, tessera)
+
+
+def test_unknown_keys_get_a_suggestion(settings: Any) -> None:
+    settings.TESSERA = {"ACCESS_TOKEN_LIFETIM": 60}
+    [message] = [m for m in check_settings() if m.id == "tessera.E002"]
+    assert message.hint == "Did you mean 'ACCESS_TOKEN_LIFETIME'?"
+
+
+def test_a_short_secret_key_points_at_signing_key(settings: Any, tmp_path: Path) -> None:
+    settings.SECRET_KEY = "too-short"
+    settings.TESSERA = {"DATABASE_PATH": tmp_path / "t.redb"}
+    [message] = check_settings()
+    assert message.id == "tessera.E004"
+    assert "32 bytes" in message.msg
+    assert "SIGNING_KEY" in (message.hint or "")
+
+
+def test_missing_base_dir(settings: Any) -> None:
+    del settings.BASE_DIR
+    assert ids(settings, {}) == ["tessera.E005"]
+
+
+def test_exception_handler_warning(settings: Any) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "EXCEPTION_HANDLER": None}
+    assert ids(settings, settings.TESSERA) == ["tessera.W001"]
+
+
+def test_insecure_cookie_warning(settings: Any) -> None:
+    settings.DEBUG = False
+    assert ids(settings, {**settings.TESSERA, "REFRESH_COOKIE": {"SECURE": False}}) == [
+        "tessera.W002"
+    ]
+
+
+def test_bad_settings_fail_loudly_at_run_time(settings: Any) -> None:
+    settings.TESSERA = {"ACCESS_TOKEN_LIFETIME": "15m"}
+    with pytest.raises(ImproperlyConfigured, match="ACCESS_TOKEN_LIFETIME"):
+        get_engine()
+
+
+def test_a_key_the_engine_refuses_fails_at_run_time(settings: Any, tmp_path: Path) -> None:
+    settings.TESSERA = {"DATABASE_PATH": tmp_path / "t.redb", "SIGNING_KEY": "short"}
+    with pytest.raises(ImproperlyConfigured, match="32 bytes"):
+        get_engine()
+
+
+def test_manage_py_check_reports_them(settings: Any) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.TESSERA = {"ACCESS_TOKEN_LIFETIME": "15m"}
+    with pytest.raises(SystemCheckError, match=r"tessera\.E003"):
+        call_command("check")
