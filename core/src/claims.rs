@@ -251,6 +251,12 @@ impl Validation {
         if extra.len() + 10 > self.limits.max_claims {
             return Err(Error::config("too many extra claims"));
         }
+        // Whatever is issued must verify: the same strict parser and bounds
+        // (nesting, string lengths, members) that verification applies.
+        let bytes = serde_json::to_vec(extra)
+            .map_err(|e| Error::config(format!("extra claims are not JSON: {e}")))?;
+        json::parse_object(&bytes, self.limits.json())
+            .map_err(|reason| Error::config(format!("extra claims would not verify: {reason}")))?;
         Ok(())
     }
 

@@ -574,12 +574,16 @@ impl Engine {
             for fid in tx.user_families(user.as_str())? {
                 if let Some(mut fam) = tx.family(&fid)? {
                     if fam.state == FamilyState::Active {
+                        // An expired family not yet purged is revoked too,
+                        // but it was no live session: `sessions` omits it.
+                        if fam.expires_at > now {
+                            count += 1;
+                        }
                         fam.state = FamilyState::Revoked {
                             at: now,
                             reason: RevokeReason::LogoutAll,
                         };
                         tx.put_family(&fid, &fam)?;
-                        count += 1;
                     }
                 }
             }
@@ -705,6 +709,12 @@ impl Engine {
         claims.jti = Jti::random()?;
         claims.exp = now.saturating_add(s.refresh_ttl);
         let refresh = self.jwt.sign(&claims)?;
+        let limit = self.jwt.validation().limits.max_token_bytes;
+        if access.len() > limit || refresh.len() > limit {
+            return Err(Error::config(format!(
+                "the claims make a token longer than the {limit}-byte limit it must verify under"
+            )));
+        }
         Ok(Minted {
             refresh_key: jti_key(claims.jti.as_str()),
             issued_at: now,

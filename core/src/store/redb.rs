@@ -10,9 +10,9 @@
 //!   so that processes serialise on redb's writer lock; without it, the
 //!   file is exclusive to one process.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use redb::backends::InMemoryBackend;
@@ -48,7 +48,7 @@ fn storage<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Error {
 /// An open redb database, safe across `fork()`.
 pub(crate) struct RedbStore {
     handle: RwLock<Handle>,
-    path: Option<PathBuf>,
+    path: Option<Arc<Path>>,
     multi_process: bool,
     /// Transactions begun, read or write; tests use it to prove that a
     /// rejection happened before the store was touched.
@@ -93,7 +93,7 @@ impl RedbStore {
                 db: Some(Arc::new(db)),
                 pid: std::process::id(),
             }),
-            path: Some(path.to_owned()),
+            path: Some(Arc::from(path)),
             multi_process,
             transactions: AtomicU64::new(0),
             group: group_commit.then(GroupCommit::default),
@@ -214,7 +214,7 @@ impl RedbStore {
             .map_err(storage("cannot set durability"))?;
         let mut tx = RedbWrite {
             txn,
-            file_bytes: self.file_bytes(),
+            path: self.path.clone(),
             writes: 0,
         };
         let out = f(&mut tx)?;
@@ -229,7 +229,7 @@ impl RedbStore {
         let txn = db.begin_read().map_err(storage("cannot begin a read"))?;
         f(&RedbRead {
             txn,
-            file_bytes: self.file_bytes(),
+            path: self.path.clone(),
         })
     }
 
@@ -251,13 +251,6 @@ impl RedbStore {
             }
         }
         Ok(())
-    }
-
-    fn file_bytes(&self) -> u64 {
-        self.path
-            .as_ref()
-            .and_then(|p| std::fs::metadata(p).ok())
-            .map_or(0, |m| m.len())
     }
 }
 
@@ -409,10 +402,16 @@ impl RedbStore {
             .map_err(storage("cannot set durability"))?;
         Ok(RedbWrite {
             txn,
-            file_bytes: self.file_bytes(),
+            path: self.path.clone(),
             writes: 0,
         })
     }
+}
+
+/// The size of the database file; 0 in memory or when it cannot be read.
+fn file_bytes(path: Option<&Path>) -> u64 {
+    path.and_then(|p| std::fs::metadata(p).ok())
+        .map_or(0, |m| m.len())
 }
 
 fn open_file(path: &Path, multi_process: bool) -> Result<Database> {
@@ -428,13 +427,14 @@ fn open_file(path: &Path, multi_process: bool) -> Result<Database> {
 /// A read snapshot.
 pub(crate) struct RedbRead {
     txn: ReadTransaction,
-    file_bytes: u64,
+    /// The file, for `stats`; the size is read only when asked for.
+    path: Option<Arc<Path>>,
 }
 
 /// A write transaction.
 pub(crate) struct RedbWrite {
     txn: WriteTransaction,
-    file_bytes: u64,
+    path: Option<Arc<Path>>,
     /// Record writes made so far; group commit uses it to tell whether a
     /// failed operation left changes behind.
     writes: u64,
@@ -544,7 +544,7 @@ macro_rules! read_impl {
                         "count pat",
                         self.txn.open_table(PAT).map_err(storage("open"))?.len(),
                     )?,
-                    file_bytes: self.file_bytes,
+                    file_bytes: file_bytes(self.path.as_deref()),
                 })
             }
         }

@@ -1,0 +1,332 @@
+//! `tessera.Engine`: the core engine behind a Python class.
+//!
+//! Every method converts its arguments, runs the core call through
+//! [`Engine::call`] (without the GIL, inside the fork gate), delivers any
+//! queued events, and converts the result or the error. Nothing here decides
+//! anything about tokens.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use tessera::{Algorithm, EngineConfig, Key, KeySet, PatConfig};
+
+use crate::convert::ClaimNames;
+use crate::errors::OrRaise;
+use crate::values::{NewPat, Pat, Session, TokenPair};
+use crate::{convert, events, fork};
+
+/// The token engine: issues, verifies and rotates JWTs, and keeps personal
+/// access tokens, in an embedded database (or in memory when `path` is
+/// None). Safe to share between threads; keeps working in a forked child
+/// when opened with `multi_process=True` (or in memory).
+#[pyclass(frozen, module = "tessera")]
+pub(crate) struct Engine {
+    inner: tessera::Engine,
+    /// Whether `events=` was given: only then is there a queue to deliver.
+    has_events: bool,
+    claim_names: ClaimNames,
+    path: Option<PathBuf>,
+    algorithm: Algorithm,
+    pat_prefix: String,
+}
+
+impl Engine {
+    /// Runs `f` on the engine without the GIL, then delivers its events.
+    fn call<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl Send + FnOnce(&tessera::Engine) -> tessera::Result<T>,
+    ) -> PyResult<T> {
+        let inner = &self.inner;
+        let result = py.detach(|| fork::during_call(|| f(inner)));
+        if self.has_events {
+            events::deliver(py)?;
+        }
+        result.or_raise(py)
+    }
+}
+
+#[pymethods]
+impl Engine {
+    // The lifetimes default to None in Rust, meaning core's defaults, which
+    // the text signature shows.
+    #[new]
+    #[pyo3(
+        text_signature = "(path, *, signing_key, algorithm='HS256', access_lifetime=900, \
+        refresh_lifetime=1209600, leeway=0, issuer=None, audience=None, user_id_claim='user_id', \
+        reuse_grace=0, pat_prefix='tsr_pat_', multi_process=False, events=None)"
+    )]
+    #[pyo3(signature = (
+        path,
+        *,
+        signing_key,
+        algorithm = "HS256",
+        access_lifetime = None,
+        refresh_lifetime = None,
+        leeway = None,
+        issuer = None,
+        audience = None,
+        user_id_claim = "user_id",
+        reuse_grace = None,
+        pat_prefix = "tsr_pat_",
+        multi_process = false,
+        events = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        path: Option<PathBuf>,
+        signing_key: &Bound<'_, PyAny>,
+        algorithm: &str,
+        access_lifetime: Option<&Bound<'_, PyAny>>,
+        refresh_lifetime: Option<&Bound<'_, PyAny>>,
+        leeway: Option<&Bound<'_, PyAny>>,
+        issuer: Option<String>,
+        audience: Option<String>,
+        user_id_claim: &str,
+        reuse_grace: Option<&Bound<'_, PyAny>>,
+        pat_prefix: &str,
+        multi_process: bool,
+        events: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let algorithm = Algorithm::from_str(algorithm).or_raise(py)?;
+        let material = convert::key_material(signing_key)?;
+        let key = Key::from_setting(algorithm, &material).or_raise(py)?;
+        let keys = KeySet::new(key).or_raise(py)?;
+        let mut config = EngineConfig::new(keys);
+        if let Some(v) = access_lifetime {
+            config.access_ttl = convert::duration(v, "access_lifetime")?;
+        }
+        if let Some(v) = refresh_lifetime {
+            config.refresh_ttl = convert::duration(v, "refresh_lifetime")?;
+        }
+        if let Some(v) = reuse_grace {
+            config.reuse_grace = convert::duration(v, "reuse_grace")?;
+        }
+        if let Some(v) = leeway {
+            config.validation.leeway = convert::whole_seconds(v, "leeway")?;
+        }
+        config.validation.issuer = issuer;
+        config.validation.audience = audience;
+        config.validation.user_id_claim = user_id_claim.to_owned();
+        config.multi_process = multi_process;
+        let mut pat = PatConfig::default();
+        pat.prefix = pat_prefix.to_owned();
+        config.pat = pat;
+        let has_events = match events {
+            Some(handler) if handler.bind(py).is_callable() => {
+                config.events = Some(events::sink(handler));
+                true
+            }
+            Some(handler) => {
+                return Err(PyTypeError::new_err(format!(
+                    "events must be a callable taking a tessera.Event, not {}",
+                    convert::type_name(handler.bind(py))
+                )))
+            }
+            None => false,
+        };
+        let inner = py
+            .detach(|| {
+                fork::during_call(|| match &path {
+                    Some(p) => tessera::Engine::open(p, config),
+                    None => tessera::Engine::in_memory(config),
+                })
+            })
+            .or_raise(py)?;
+        Ok(Engine {
+            claim_names: ClaimNames::new(py, inner.validation()),
+            inner,
+            has_events,
+            path,
+            algorithm,
+            pat_prefix: pat_prefix.to_owned(),
+        })
+    }
+
+    /// Starts a session for `user_id` and returns its first token pair.
+    /// `claims` are copied into both tokens and kept across rotations.
+    #[pyo3(signature = (user_id, claims = None))]
+    fn issue(
+        &self,
+        py: Python<'_>,
+        user_id: &Bound<'_, PyAny>,
+        claims: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<TokenPair> {
+        let user = convert::user_id(user_id)?;
+        let extra = convert::claims(claims)?;
+        self.call(py, |e| e.issue(&user, extra))
+            .map(TokenPair::from)
+    }
+
+    /// Verifies an access token and returns its claims.
+    fn verify_access<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyDict>> {
+        let claims = self.call(py, |e| e.verify_access(token))?;
+        convert::claims_dict(py, &self.claim_names, &claims)
+    }
+
+    /// Verifies a refresh token without spending it and returns its claims.
+    fn verify_refresh<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyDict>> {
+        let claims = self.call(py, |e| e.verify_refresh(token))?;
+        convert::claims_dict(py, &self.claim_names, &claims)
+    }
+
+    /// Exchanges a refresh token for a new pair. A token can be exchanged
+    /// once; presenting it again revokes its session (RefreshReused).
+    fn refresh(&self, py: Python<'_>, refresh_token: &str) -> PyResult<TokenPair> {
+        self.call(py, |e| e.refresh(refresh_token))
+            .map(TokenPair::from)
+    }
+
+    /// Logs out the session of `refresh_token`. Idempotent.
+    fn revoke(&self, py: Python<'_>, refresh_token: &str) -> PyResult<()> {
+        self.call(py, |e| e.revoke(refresh_token))
+    }
+
+    /// Logs `user_id` out everywhere; returns how many sessions were live.
+    fn revoke_user(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let user = convert::user_id(user_id)?;
+        self.call(py, |e| e.revoke_user(&user))
+    }
+
+    /// The live sessions of `user_id`, oldest first.
+    fn sessions(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<Vec<Session>> {
+        let user = convert::user_id(user_id)?;
+        let sessions = self.call(py, |e| e.sessions(&user))?;
+        Ok(sessions.into_iter().map(Session::from).collect())
+    }
+
+    /// Creates a personal access token. `expires_at` is an int timestamp,
+    /// an aware datetime, or None (never expires).
+    #[pyo3(signature = (user_id, name, expires_at = None, scopes = None))]
+    #[pyo3(text_signature = "(self, user_id, name, expires_at=None, scopes=())")]
+    fn create_pat(
+        &self,
+        py: Python<'_>,
+        user_id: &Bound<'_, PyAny>,
+        name: &str,
+        expires_at: Option<&Bound<'_, PyAny>>,
+        scopes: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<NewPat> {
+        let user = convert::user_id(user_id)?;
+        let scopes = convert::scopes(scopes)?;
+        let expires_at = expires_at
+            .filter(|v| !v.is_none())
+            .map(|v| convert::timestamp(v, "expires_at"))
+            .transpose()?;
+        self.call(py, |e| e.create_pat(&user, name, expires_at, scopes))
+            .map(NewPat::from)
+    }
+
+    /// Verifies a personal access token and returns its metadata.
+    fn verify_pat(&self, py: Python<'_>, token: &str) -> PyResult<Pat> {
+        self.call(py, |e| e.verify_pat(token)).map(Pat::from)
+    }
+
+    /// The personal access tokens of `user_id`.
+    fn list_pats(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<Vec<Pat>> {
+        let user = convert::user_id(user_id)?;
+        let pats = self.call(py, |e| e.list_pats(&user))?;
+        Ok(pats.into_iter().map(Pat::from).collect())
+    }
+
+    /// Revokes the token `pat_id` of `user_id`; False if there is none.
+    fn revoke_pat(
+        &self,
+        py: Python<'_>,
+        user_id: &Bound<'_, PyAny>,
+        pat_id: &str,
+    ) -> PyResult<bool> {
+        let user = convert::user_id(user_id)?;
+        self.call(py, |e| e.revoke_pat(&user, pat_id))
+    }
+
+    /// Removes state that can no longer matter; returns how many records.
+    fn purge_expired(&self, py: Python<'_>) -> PyResult<u64> {
+        self.call(py, |e| e.purge_expired())
+    }
+
+    /// Record counts and the database file's size in bytes.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.call(py, |e| e.stats())?;
+        let dict = PyDict::new(py);
+        dict.set_item("refresh_records", s.refresh_records)?;
+        dict.set_item("families", s.families)?;
+        dict.set_item("user_marks", s.user_marks)?;
+        dict.set_item("pats", s.pats)?;
+        dict.set_item("file_bytes", s.file_bytes)?;
+        Ok(dict)
+    }
+
+    /// The public keys as a JWKS document (JSON text). HMAC keys have no
+    /// public half, so their set is empty.
+    fn jwks(&self, py: Python<'_>) -> PyResult<String> {
+        self.call(py, |e| Ok(e.jwks()))
+    }
+
+    /// Closes the database; later calls raise StorageError.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.call(py, |e| e.close())
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    /// The signing algorithm.
+    #[getter]
+    fn algorithm(&self) -> &'static str {
+        self.algorithm.name()
+    }
+
+    /// The claim that carries the user id.
+    #[getter]
+    fn user_id_claim(&self) -> &str {
+        &self.inner.validation().user_id_claim
+    }
+
+    /// The required issuer, or None.
+    #[getter]
+    fn issuer(&self) -> Option<&str> {
+        self.inner.validation().issuer.as_deref()
+    }
+
+    /// The required audience, or None.
+    #[getter]
+    fn audience(&self) -> Option<&str> {
+        self.inner.validation().audience.as_deref()
+    }
+
+    /// Seconds of clock skew tolerated.
+    #[getter]
+    fn leeway(&self) -> u64 {
+        self.inner.validation().leeway
+    }
+
+    /// The prefix of every personal access token.
+    #[getter]
+    fn pat_prefix(&self) -> &str {
+        &self.pat_prefix
+    }
+
+    fn __repr__(&self) -> String {
+        let path = self.path.as_ref().map_or_else(
+            || "None".to_owned(),
+            |p| format!("{:?}", p.display().to_string()),
+        );
+        format!(
+            "Engine({path}, algorithm={:?}, user_id_claim={:?})",
+            self.algorithm.name(),
+            self.inner.validation().user_id_claim
+        )
+    }
+}

@@ -1,0 +1,161 @@
+//! `tessera.Verifier`: stateless verification with public keys (usually the
+//! issuer's JWKS) or a shared secret, for services that only check tokens.
+
+use std::str::FromStr;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
+use tessera::{Algorithm, Key, TokenType, Validation};
+
+use crate::convert::ClaimNames;
+use crate::errors::OrRaise;
+use crate::{convert, errors};
+
+/// Verifies tokens without a database: signature and claims only, so a
+/// logged-out session's access tokens stay valid here until they expire.
+/// Build one with `Verifier.from_jwks` or `Verifier.from_key`.
+#[pyclass(frozen, module = "tessera")]
+pub(crate) struct Verifier {
+    inner: tessera::Verifier,
+    /// The rules `inner` applies, kept for `repr`.
+    validation: Validation,
+    claim_names: ClaimNames,
+}
+
+impl Verifier {
+    fn call<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl Send + FnOnce(&tessera::Verifier) -> tessera::Result<T>,
+    ) -> PyResult<T> {
+        let inner = &self.inner;
+        py.detach(|| f(inner)).or_raise(py)
+    }
+
+    fn claims<'py>(
+        &self,
+        py: Python<'py>,
+        token: &str,
+        expected: TokenType,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let claims = self.call(py, |v| v.verify(token, expected))?;
+        convert::claims_dict(py, &self.claim_names, &claims)
+    }
+}
+
+#[pymethods]
+impl Verifier {
+    /// A verifier over the keys of a JWKS document (JSON text or a dict).
+    #[classmethod]
+    #[pyo3(signature = (jwks, issuer = None, audience = None, leeway = None, user_id_claim = "user_id"))]
+    #[pyo3(
+        text_signature = "(jwks, issuer=None, audience=None, leeway=0, user_id_claim='user_id')"
+    )]
+    fn from_jwks(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        jwks: &Bound<'_, PyAny>,
+        issuer: Option<String>,
+        audience: Option<String>,
+        leeway: Option<&Bound<'_, PyAny>>,
+        user_id_claim: &str,
+    ) -> PyResult<Self> {
+        let jwks = convert::json_text(jwks, "jwks")?;
+        let validation = validation(issuer, audience, leeway, user_id_claim)?;
+        let inner = tessera::Verifier::from_jwks(&jwks, validation.clone()).or_raise(py)?;
+        Ok(Verifier {
+            claim_names: ClaimNames::new(py, &validation),
+            inner,
+            validation,
+        })
+    }
+
+    /// A verifier over one key: an HMAC secret (bytes or str), or a PEM
+    /// public or private key.
+    #[classmethod]
+    #[pyo3(signature = (key, algorithm = "HS256", issuer = None, audience = None, leeway = None, user_id_claim = "user_id"))]
+    #[pyo3(
+        text_signature = "(key, algorithm='HS256', issuer=None, audience=None, leeway=0, user_id_claim='user_id')"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn from_key(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        algorithm: &str,
+        issuer: Option<String>,
+        audience: Option<String>,
+        leeway: Option<&Bound<'_, PyAny>>,
+        user_id_claim: &str,
+    ) -> PyResult<Self> {
+        let algorithm = Algorithm::from_str(algorithm).or_raise(py)?;
+        let material = convert::key_material(key)?;
+        let key = Key::from_setting(algorithm, &material).or_raise(py)?;
+        let validation = validation(issuer, audience, leeway, user_id_claim)?;
+        let inner = tessera::Verifier::from_keys(vec![key], validation.clone()).or_raise(py)?;
+        Ok(Verifier {
+            claim_names: ClaimNames::new(py, &validation),
+            inner,
+            validation,
+        })
+    }
+
+    /// Verifies an access token and returns its claims.
+    fn verify_access<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyDict>> {
+        self.claims(py, token, TokenType::Access)
+    }
+
+    /// Verifies a token of `expected_type` ("access" or "refresh") and
+    /// returns its claims.
+    fn verify<'py>(
+        &self,
+        py: Python<'py>,
+        token: &str,
+        expected_type: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let expected = match expected_type {
+            "access" => TokenType::Access,
+            "refresh" => TokenType::Refresh,
+            other => {
+                return Err(errors::config(
+                    py,
+                    format!("expected_type must be \"access\" or \"refresh\", not {other:?}"),
+                ))
+            }
+        };
+        self.claims(py, token, expected)
+    }
+
+    /// Seconds until the token expires, after verifying it fully.
+    fn seconds_until_expiry(&self, py: Python<'_>, token: &str) -> PyResult<i64> {
+        self.call(py, |v| v.seconds_until_expiry(token))
+    }
+
+    fn __repr__(&self) -> String {
+        let v = &self.validation;
+        let text = |s: &Option<String>| s.as_ref().map_or("None".into(), |s| format!("{s:?}"));
+        format!(
+            "Verifier(issuer={}, audience={}, leeway={}, user_id_claim={:?})",
+            text(&v.issuer),
+            text(&v.audience),
+            v.leeway,
+            v.user_id_claim
+        )
+    }
+}
+
+fn validation(
+    issuer: Option<String>,
+    audience: Option<String>,
+    leeway: Option<&Bound<'_, PyAny>>,
+    user_id_claim: &str,
+) -> PyResult<Validation> {
+    let mut v = Validation::default();
+    v.issuer = issuer;
+    v.audience = audience;
+    v.user_id_claim = user_id_claim.to_owned();
+    if let Some(leeway) = leeway {
+        v.leeway = convert::whole_seconds(leeway, "leeway")?;
+    }
+    Ok(v)
+}

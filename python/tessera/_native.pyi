@@ -1,0 +1,233 @@
+"""Stubs for the native half of the tessera package (bindings/python)."""
+
+import os
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, ClassVar, Literal, TypedDict, final
+
+from typing_extensions import Self
+
+__version__: str
+__all__ = [
+    "ConfigError",
+    "Engine",
+    "Event",
+    "NewPat",
+    "Pat",
+    "PatExpired",
+    "PatInvalid",
+    "PatRevoked",
+    "RefreshReused",
+    "Session",
+    "StorageError",
+    "TesseraError",
+    "TokenExpired",
+    "TokenInvalid",
+    "TokenNotYetValid",
+    "TokenPair",
+    "TokenRevoked",
+    "TokenWrongType",
+    "Verifier",
+    "__version__",
+    "generate_key",
+]
+
+_Seconds = int | timedelta
+
+class TesseraError(Exception):
+    """Base of every Tessera error; `code` is the stable machine code."""
+
+    code: ClassVar[str]
+
+class TokenInvalid(TesseraError): ...
+class TokenExpired(TesseraError): ...
+class TokenNotYetValid(TesseraError): ...
+class TokenWrongType(TesseraError): ...
+class TokenRevoked(TesseraError): ...
+class RefreshReused(TesseraError): ...
+class PatInvalid(TesseraError): ...
+class PatExpired(TesseraError): ...
+class PatRevoked(TesseraError): ...
+class StorageError(TesseraError): ...
+class ConfigError(TesseraError, ValueError): ...
+
+class _Stats(TypedDict):
+    refresh_records: int
+    families: int
+    user_marks: int
+    pats: int
+    file_bytes: int
+
+@final
+class TokenPair:
+    @property
+    def access(self) -> str: ...
+    @property
+    def refresh(self) -> str: ...
+    @property
+    def access_expires_at(self) -> int: ...
+    @property
+    def refresh_expires_at(self) -> int: ...
+
+@final
+class Session:
+    @property
+    def family_id(self) -> str: ...
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def last_refreshed_at(self) -> int: ...
+    @property
+    def expires_at(self) -> int: ...
+
+@final
+class NewPat:
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def token(self) -> str: ...
+    @property
+    def scopes(self) -> tuple[str, ...]: ...
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def expires_at(self) -> int | None: ...
+
+@final
+class Pat:
+    @property
+    def id(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def scopes(self) -> tuple[str, ...]: ...
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def expires_at(self) -> int | None: ...
+    @property
+    def last_used_at(self) -> int | None: ...
+
+@final
+class Event:
+    @property
+    def kind(
+        self,
+    ) -> Literal[
+        "session_issued",
+        "refresh_rotated",
+        "reuse_detected",
+        "logout",
+        "logout_all",
+        "pat_created",
+        "pat_used",
+        "pat_revoked",
+        "verification_failed",
+    ]: ...
+    @property
+    def at(self) -> int: ...
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def family_id(self) -> str | None: ...
+    @property
+    def pat_prefix(self) -> str | None: ...
+    @property
+    def code(self) -> str | None: ...
+
+@final
+class Engine:
+    def __new__(
+        cls,
+        path: str | os.PathLike[str] | None,
+        *,
+        signing_key: bytes | str,
+        algorithm: str = "HS256",
+        access_lifetime: _Seconds = 900,
+        refresh_lifetime: _Seconds = 1209600,
+        leeway: _Seconds = 0,
+        issuer: str | None = None,
+        audience: str | None = None,
+        user_id_claim: str = "user_id",
+        reuse_grace: _Seconds = 0,
+        pat_prefix: str = "tsr_pat_",
+        multi_process: bool = False,
+        events: Callable[[Event], object] | None = None,
+    ) -> Self: ...
+    def issue(self, user_id: str | int, claims: dict[str, Any] | None = None) -> TokenPair: ...
+    def verify_access(self, token: str) -> dict[str, Any]: ...
+    def verify_refresh(self, token: str) -> dict[str, Any]: ...
+    def refresh(self, refresh_token: str) -> TokenPair: ...
+    def revoke(self, refresh_token: str) -> None: ...
+    def revoke_user(self, user_id: str | int) -> int: ...
+    def sessions(self, user_id: str | int) -> list[Session]: ...
+    def create_pat(
+        self,
+        user_id: str | int,
+        name: str,
+        expires_at: int | datetime | None = None,
+        scopes: Iterable[str] | None = (),
+    ) -> NewPat: ...
+    def verify_pat(self, token: str) -> Pat: ...
+    def list_pats(self, user_id: str | int) -> list[Pat]: ...
+    def revoke_pat(self, user_id: str | int, pat_id: str) -> bool: ...
+    def purge_expired(self) -> int: ...
+    def stats(self) -> _Stats: ...
+    def jwks(self) -> str: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> bool: ...
+    @property
+    def algorithm(self) -> str: ...
+    @property
+    def user_id_claim(self) -> str: ...
+    @property
+    def issuer(self) -> str | None: ...
+    @property
+    def audience(self) -> str | None: ...
+    @property
+    def leeway(self) -> int: ...
+    @property
+    def pat_prefix(self) -> str: ...
+
+@final
+class Verifier:
+    @classmethod
+    def from_jwks(
+        cls,
+        jwks: str | dict[str, Any],
+        issuer: str | None = None,
+        audience: str | None = None,
+        leeway: _Seconds = 0,
+        user_id_claim: str = "user_id",
+    ) -> Self: ...
+    @classmethod
+    def from_key(
+        cls,
+        key: bytes | str,
+        algorithm: str = "HS256",
+        issuer: str | None = None,
+        audience: str | None = None,
+        leeway: _Seconds = 0,
+        user_id_claim: str = "user_id",
+    ) -> Self: ...
+    def verify_access(self, token: str) -> dict[str, Any]: ...
+    def verify(self, token: str, expected_type: Literal["access", "refresh"]) -> dict[str, Any]: ...
+    def seconds_until_expiry(self, token: str) -> int: ...
+
+def generate_key(algorithm: str) -> str: ...
