@@ -4,6 +4,8 @@
 //!
 //! `cargo bench -p tessera --bench engine`
 //! Set `TESSERA_BENCH_BIG=0` to skip the 1,000,000-record fixtures.
+// A test program: a failed setup step should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::time::Duration;

@@ -7,6 +7,8 @@
 //! Criterion measures one operation at a time; this needs whole-run
 //! throughput across threads and a latency distribution, so it is a plain
 //! timed harness. `TESSERA_BENCH_SECONDS` sets each cell's length (default 5).
+// A test program: a failed setup step should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
 use std::sync::{Arc, Barrier};
@@ -16,7 +18,11 @@ use serde_json::Map;
 use tessera::{Algorithm, Engine, EngineConfig, Key, KeySet};
 
 fn engine(path: &std::path::Path, group_commit: bool, multi_process: bool) -> Engine {
-    let key = Key::hmac(Algorithm::HS256, b"group-commit-bench-secret-0123456789abcdef").unwrap();
+    let key = Key::hmac(
+        Algorithm::HS256,
+        b"group-commit-bench-secret-0123456789abcdef",
+    )
+    .unwrap();
     let mut cfg = EngineConfig::new(KeySet::new(key).unwrap());
     cfg.group_commit = group_commit;
     cfg.multi_process = multi_process;
@@ -50,14 +56,18 @@ fn run(e: &Arc<Engine>, threads: usize, length: Duration) -> Cell {
         .collect();
     barrier.wait();
     let start = Instant::now();
-    let mut all: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut all: Vec<Duration> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     let elapsed = start.elapsed();
     all.sort();
-    let pick = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+    // Percentile of n sorted samples, as per-mille: index ⌊n·q/1000⌋, clamped.
+    let pick = |per_mille: usize| all[(all.len() * per_mille / 1000).min(all.len() - 1)];
     Cell {
         per_second: all.len() as f64 / elapsed.as_secs_f64(),
-        p50: pick(0.50),
-        p99: pick(0.99),
+        p50: pick(500),
+        p99: pick(990),
     }
 }
 
@@ -83,7 +93,10 @@ fn main() {
     let length = Duration::from_secs(seconds);
     let dir = tempfile::tempdir().unwrap();
     let fsync = fsync_time(dir.path());
-    println!("fsync (4 KiB write + fdatasync), median of 200: {:.1} µs", fsync.as_secs_f64() * 1e6);
+    println!(
+        "fsync (4 KiB write + fdatasync), median of 200: {:.1} µs",
+        fsync.as_secs_f64() * 1e6
+    );
     println!("{} s per cell, 2 cores\n", seconds);
     println!("| mode | group commit | threads | rotations/s | p50 latency | p99 latency |");
     println!("|---|---|---|---|---|---|");
@@ -101,7 +114,11 @@ fn main() {
                 }
                 println!(
                     "| {} | {} | {threads} | {:.0} | {:.2} ms | {:.2} ms |",
-                    if multi { "multi_process" } else { "single process" },
+                    if multi {
+                        "multi_process"
+                    } else {
+                        "single process"
+                    },
                     if group { "on" } else { "off" },
                     c.per_second,
                     c.p50.as_secs_f64() * 1e3,

@@ -10,6 +10,10 @@
 //!
 //! Run: `cargo bench -p tessera --bench jwt`; results in docs/benchmarks.md.
 
+// A failed unwrap in benchmark set-up is a failed benchmark; clippy.toml's
+// allow-unwrap-in-tests covers only #[test] functions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -101,7 +105,9 @@ fn hs256(c: &mut Criterion) {
     });
     let their_claims = simplejwt(now);
     g.bench_function("jsonwebtoken", |b| {
-        b.iter(|| jsonwebtoken::encode(black_box(&header), black_box(&their_claims), &encoding).unwrap())
+        b.iter(|| {
+            jsonwebtoken::encode(black_box(&header), black_box(&their_claims), &encoding).unwrap()
+        })
     });
     g.finish();
 
@@ -115,7 +121,9 @@ fn hs256(c: &mut Criterion) {
         b.iter(|| verifier.verify_access(black_box(&theirs)).unwrap())
     });
     g.bench_function("jsonwebtoken", |b| {
-        b.iter(|| jsonwebtoken::decode::<SimpleJwt>(black_box(&ours), &decoding, &validation).unwrap())
+        b.iter(|| {
+            jsonwebtoken::decode::<SimpleJwt>(black_box(&ours), &decoding, &validation).unwrap()
+        })
     });
     g.bench_function("hmac_floor_fresh_key", |b| {
         b.iter(|| {
@@ -137,8 +145,16 @@ fn hs256(c: &mut Criterion) {
 fn asymmetric(c: &mut Criterion) {
     let now = SystemClock.now();
     for (alg, jwt_alg, group) in [
-        (Algorithm::EdDSA, jsonwebtoken::Algorithm::EdDSA, "eddsa_verify"),
-        (Algorithm::ES256, jsonwebtoken::Algorithm::ES256, "es256_verify"),
+        (
+            Algorithm::EdDSA,
+            jsonwebtoken::Algorithm::EdDSA,
+            "eddsa_verify",
+        ),
+        (
+            Algorithm::ES256,
+            jsonwebtoken::Algorithm::ES256,
+            "es256_verify",
+        ),
     ] {
         let key = Key::generate(alg).unwrap();
         let public = key.public_jwk().unwrap();
@@ -157,7 +173,10 @@ fn asymmetric(c: &mut Criterion) {
             b.iter(|| verifier.verify_access(black_box(&token)).unwrap())
         });
         g.bench_function("jsonwebtoken", |b| {
-            b.iter(|| jsonwebtoken::decode::<SimpleJwt>(black_box(&token), &decoding, &validation).unwrap())
+            b.iter(|| {
+                jsonwebtoken::decode::<SimpleJwt>(black_box(&token), &decoding, &validation)
+                    .unwrap()
+            })
         });
         g.finish();
     }

@@ -6,6 +6,8 @@
 //! and keeps rotating refresh tokens; it is killed with SIGKILL mid-write,
 //! then the file is reopened and the open is timed. A clean close and
 //! reopen is timed too, for comparison.
+// A test program: a failed setup step should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -15,7 +15,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::json;
+use crate::json::{self, Slot};
 use crate::jws::{self, Limits};
 
 /// The latest NumericDate accepted: 9999-12-31T23:59:59Z.
@@ -285,7 +285,7 @@ impl Validation {
             "aud",
             "sid",
         ];
-        let mut known: [Option<Value>; 9] = Default::default();
+        let mut known: [Option<Slot<'_>>; 9] = Default::default();
         let extra = json::parse_object_into(payload, self.limits.json(), &names, &mut known)
             .map_err(|reason| Error::TokenInvalid(format!("payload: {reason}").into()))?;
         let claims = self.read(known)?;
@@ -337,41 +337,48 @@ impl Validation {
     }
 
     /// Types the known claims, given in the order `validate` names them.
-    fn read(&self, known: [Option<Value>; 9]) -> Result<Claims> {
+    fn read(&self, known: [Option<Slot<'_>>; 9]) -> Result<Claims> {
         let [token_type, user_id, jti, exp, iat, nbf, iss, aud, sid] = known;
         let token_type = match token_type {
-            Some(Value::String(s)) if s == "access" => TokenType::Access,
-            Some(Value::String(s)) if s == "refresh" => TokenType::Refresh,
+            Some(Slot::Str(s)) if s == "access" => TokenType::Access,
+            Some(Slot::Str(s)) if s == "refresh" => TokenType::Refresh,
             Some(_) => return Err(Error::invalid("unknown token type")),
             None => return Err(Error::invalid("token type claim missing")),
         };
         let user_id = match user_id {
-            Some(Value::String(s)) => {
-                UserId::new(s).map_err(|_| Error::invalid("user id must be 1 to 255 bytes"))?
+            Some(Slot::Str(s)) => UserId::new(s.into_owned())
+                .map_err(|_| Error::invalid("user id must be 1 to 255 bytes"))?,
+            Some(Slot::Other(Value::Number(n))) if n.is_i64() || n.is_u64() => {
+                UserId(n.to_string())
             }
-            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => UserId(n.to_string()),
             Some(_) => return Err(Error::invalid("user id claim is not a string or integer")),
             None => return Err(Error::invalid("user id claim missing")),
         };
         let jti = match jti {
-            Some(Value::String(s)) => {
+            Some(Slot::Str(s)) => {
                 Jti::parse(&s).ok_or_else(|| Error::invalid("jti is not 32 lowercase hex"))?
             }
             Some(_) => return Err(Error::invalid("jti is not a string")),
             None => return Err(Error::invalid("jti missing")),
         };
-        let exp = numeric_date(exp, "exp")?.ok_or_else(|| Error::invalid("exp missing"))?;
-        let iat = numeric_date(iat, "iat")?;
-        let nbf = numeric_date(nbf, "nbf")?;
+        let exp = numeric_date(exp.map(Slot::into_value), "exp")?
+            .ok_or_else(|| Error::invalid("exp missing"))?;
+        let iat = numeric_date(iat.map(Slot::into_value), "iat")?;
+        let nbf = numeric_date(nbf.map(Slot::into_value), "nbf")?;
         let iss = match iss {
             None => None,
-            Some(Value::String(s)) => Some(s),
+            Some(Slot::Str(s)) => Some(s.into_owned()),
             Some(_) => return Err(Error::invalid("iss is not a string")),
         };
         let aud = match aud {
             None => Vec::new(),
-            Some(Value::String(s)) => vec![s],
-            Some(Value::Array(items)) => items
+            Some(Slot::Str(s)) => vec![s.into_owned()],
+            // An empty array would carry `aud` yet name no audience, and
+            // slip past "no audience configured ⇒ refuse tokens with aud".
+            Some(Slot::Other(Value::Array(items))) if items.is_empty() => {
+                return Err(Error::invalid("aud is an empty array"))
+            }
+            Some(Slot::Other(Value::Array(items))) => items
                 .into_iter()
                 .map(|v| match v {
                     Value::String(s) => Ok(s),
@@ -382,7 +389,7 @@ impl Validation {
         };
         let family = match sid {
             None => None,
-            Some(Value::String(s)) => Some(
+            Some(Slot::Str(s)) => Some(
                 FamilyId::parse(&s).ok_or_else(|| Error::invalid("sid is not 32 lowercase hex"))?,
             ),
             Some(_) => return Err(Error::invalid("sid is not a string")),
@@ -573,6 +580,14 @@ mod tests {
         let bytes = v.encode(&c);
         assert!(bytes.starts_with(br#"{"token_type":"access","exp":2000,"iat":1000,"jti":"#));
         assert_eq!(v.validate(&bytes, None, 1500).unwrap(), c);
+    }
+
+    #[test]
+    fn empty_audience_array_is_refused() {
+        let e = Validation::default()
+            .validate(&payload(r#","aud":[]"#), None, 1500)
+            .unwrap_err();
+        assert_eq!(e.detail(), "aud is an empty array");
     }
 
     #[test]

@@ -32,16 +32,18 @@ pub(crate) fn parse_object(
 
 /// Parses like [`parse_object`], except that the value of a top-level
 /// member named `names[i]` goes to `slots[i]` instead of the map, so that a
-/// caller reading known members needs no map insert, lookup and removal.
-/// Every rule holds as for [`parse_object`]: slot members count towards
-/// `max_members`, and a name seen twice is a duplicate wherever it went.
+/// caller reading known members needs no map insert, lookup and removal,
+/// and string values stay borrowed from `bytes`. Every rule holds as for
+/// [`parse_object`]: slot members count towards `max_members`, their strings
+/// towards `max_string`, and a name seen twice is a duplicate wherever it
+/// went.
 ///
 /// `names` must be distinct and `slots` as long as `names`, all `None`.
-pub(crate) fn parse_object_into(
-    bytes: &[u8],
+pub(crate) fn parse_object_into<'de>(
+    bytes: &'de [u8],
     limits: JsonLimits,
     names: &[&str],
-    slots: &mut [Option<Value>],
+    slots: &mut [Option<Slot<'de>>],
 ) -> Result<Map<String, Value>, &'static str> {
     debug_assert_eq!(names.len(), slots.len());
     let reason = Cell::new(None);
@@ -49,7 +51,11 @@ pub(crate) fn parse_object_into(
         limits,
         reason: &reason,
     };
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // One UTF-8 check of the whole document is cheaper than serde_json's
+    // check of each string; invalid UTF-8 anywhere is malformed JSON either
+    // way.
+    let text = std::str::from_utf8(bytes).map_err(|_| "malformed JSON")?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let parsed = ObjectSeed {
         ctx: &ctx,
         depth: 1,
@@ -70,6 +76,26 @@ pub(crate) fn parse_object_into(
     }
 }
 
+/// The value of a member read into a slot: a string, borrowed from the input
+/// when it holds no escapes, or any other JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Slot<'de> {
+    /// A JSON string.
+    Str(Cow<'de, str>),
+    /// Any other JSON value (never a string).
+    Other(Value),
+}
+
+impl Slot<'_> {
+    /// The value as a [`Value`]; strings are copied.
+    pub(crate) fn into_value(self) -> Value {
+        match self {
+            Slot::Str(s) => Value::String(s.into_owned()),
+            Slot::Other(v) => v,
+        }
+    }
+}
+
 struct Ctx<'a> {
     limits: JsonLimits,
     reason: &'a Cell<Option<&'static str>>,
@@ -84,12 +110,12 @@ impl Ctx<'_> {
 
 /// Members of one object that the caller reads itself: `values[i]` holds
 /// the member named `names[i]`. Empty below the top level.
-struct Slots<'s> {
+struct Slots<'s, 'de> {
     names: &'s [&'s str],
-    values: &'s mut [Option<Value>],
+    values: &'s mut [Option<Slot<'de>>],
 }
 
-impl Slots<'_> {
+impl Slots<'_, '_> {
     fn none() -> Self {
         Slots {
             names: &[],
@@ -98,13 +124,13 @@ impl Slots<'_> {
     }
 }
 
-struct ObjectSeed<'c, 'a, 's> {
+struct ObjectSeed<'c, 'a, 's, 'de> {
     ctx: &'c Ctx<'a>,
     depth: usize,
-    slots: Slots<'s>,
+    slots: Slots<'s, 'de>,
 }
 
-impl<'de> DeserializeSeed<'de> for ObjectSeed<'_, '_, '_> {
+impl<'de> DeserializeSeed<'de> for ObjectSeed<'_, '_, '_, 'de> {
     type Value = Map<String, Value>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(ObjectVisitor {
@@ -115,13 +141,13 @@ impl<'de> DeserializeSeed<'de> for ObjectSeed<'_, '_, '_> {
     }
 }
 
-struct ObjectVisitor<'c, 'a, 's> {
+struct ObjectVisitor<'c, 'a, 's, 'de> {
     ctx: &'c Ctx<'a>,
     depth: usize,
-    slots: Slots<'s>,
+    slots: Slots<'s, 'de>,
 }
 
-impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
+impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_, 'de> {
     type Value = Map<String, Value>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
@@ -141,12 +167,16 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_, '_> {
                 ctx: self.ctx,
                 depth: self.depth,
             };
-            match names.iter().position(|&n| n == key) {
+            // Names are short; comparing bytes inline beats a memcmp call.
+            let slot = names.iter().position(|n| {
+                n.len() == key.len() && n.bytes().zip(key.bytes()).all(|(a, b)| a == b)
+            });
+            match slot {
                 Some(i) => {
                     if values[i].is_some() {
                         return Err(self.ctx.fail("duplicate JSON member"));
                     }
-                    values[i] = Some(access.next_value_seed(seed)?);
+                    values[i] = Some(access.next_value_seed(SlotSeed(seed))?);
                     in_slots += 1;
                 }
                 None => {
@@ -185,6 +215,63 @@ impl<'de> Visitor<'de> for KeySeed {
     }
     fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
         Ok(Cow::Owned(v))
+    }
+}
+
+/// A slot member's value: strings are kept borrowed where the input allows;
+/// everything else, and every rule, is [`ValueSeed`]'s.
+struct SlotSeed<'c, 'a>(ValueSeed<'c, 'a>);
+
+impl<'de> DeserializeSeed<'de> for SlotSeed<'_, '_> {
+    type Value = Slot<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl SlotSeed<'_, '_> {
+    fn string<'de, E: de::Error>(&self, s: Cow<'de, str>) -> Result<Slot<'de>, E> {
+        if s.len() > self.0.ctx.limits.max_string {
+            return Err(self.0.ctx.fail("JSON string too long"));
+        }
+        Ok(Slot::Str(s))
+    }
+}
+
+impl<'de> Visitor<'de> for SlotSeed<'_, '_> {
+    type Value = Slot<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        self.string(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        self.string(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        self.string(Cow::Owned(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        self.0.visit_bool(v).map(Slot::Other)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.0.visit_i64(v).map(Slot::Other)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.0.visit_u64(v).map(Slot::Other)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        self.0.visit_f64(v).map(Slot::Other)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.0.visit_unit().map(Slot::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_seq(access).map(Slot::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_map(access).map(Slot::Other)
     }
 }
 
@@ -319,7 +406,13 @@ mod tests {
         let names = ["a", "b"];
         let mut slots = [None, None];
         let m = parse_object_into(br#"{"a":1,"c":2,"b":"x"}"#, L, &names, &mut slots).unwrap();
-        assert_eq!(slots, [Some(Value::from(1)), Some(Value::from("x"))]);
+        assert_eq!(
+            slots,
+            [
+                Some(Slot::Other(Value::from(1))),
+                Some(Slot::Str(Cow::Borrowed("x")))
+            ]
+        );
         assert_eq!(m.len(), 1);
         assert!(m.contains_key("c"));
         for dup in [&br#"{"a":1,"a":2}"#[..], br#"{"a":1,"\u0061":2}"#] {
@@ -334,6 +427,25 @@ mod tests {
         assert_eq!(
             parse_object_into(many, L, &names, &mut slots),
             Err("too many JSON members")
+        );
+    }
+
+    #[test]
+    fn slot_strings_borrow_unless_escaped_and_keep_the_length_limit() {
+        let names = ["a", "b"];
+        let mut slots = [None, None];
+        parse_object_into(br#"{"a":"plain","b":"e\u0073c"}"#, L, &names, &mut slots).unwrap();
+        assert!(matches!(&slots[0], Some(Slot::Str(Cow::Borrowed("plain")))));
+        assert!(matches!(&slots[1], Some(Slot::Str(Cow::Owned(s))) if s == "esc"));
+        let mut slots = [None, None];
+        assert_eq!(
+            parse_object_into(br#"{"a":"0123456789abcdefX"}"#, L, &names, &mut slots),
+            Err("JSON string too long")
+        );
+        let mut slots = [None, None];
+        assert_eq!(
+            parse_object_into(br#"{"a":[[[[1]]]]}"#, L, &names, &mut slots),
+            Err("JSON nested too deeply")
         );
     }
 

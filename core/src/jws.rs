@@ -5,18 +5,19 @@
 //! Invariants, in the order they are enforced:
 //! 1. the token is within `max_token_bytes` before any byte is decoded;
 //! 2. it has exactly three segments, each canonical base64url;
-//! 3. the header is a strict JSON object without `crit`; `jwk`, `jku`,
-//!    `x5u` and `x5c` are never consulted;
+//! 3. the header is a strict JSON object without `crit`, `enc` or `zip`,
+//!    whose registered parameters have their registered types; `jwk`,
+//!    `jku`, `x5u` and `x5c` are never consulted;
 //! 4. the key is chosen by `kid`, or is the set's key for kid-less tokens,
 //!    and the header's `alg` must equal that key's algorithm exactly;
 //! 5. the signature, of exactly the key's length, is checked over the
 //!    received `header.payload` bytes, never a re-serialisation.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::b64;
 use crate::error::{Error, Result};
-use crate::json::{self, JsonLimits};
+use crate::json::{self, JsonLimits, Slot};
 use crate::keys::{Key, KeySet};
 
 /// Size and shape bounds on untrusted tokens. Every field is configurable;
@@ -192,8 +193,8 @@ fn select_key<'k>(keys: &'k KeySet, header: &[u8], limits: &Limits) -> Result<&'
         b64::decode(header).ok_or_else(|| Error::invalid("header is not canonical base64url"))?;
     // The members read here go to slots; the rest are parsed as strictly
     // (duplicates, limits) and then ignored.
-    let mut fields: [Option<Value>; 4] = Default::default();
-    json::parse_object_into(
+    let mut fields: [Option<Slot<'_>>; 4] = Default::default();
+    let others = json::parse_object_into(
         &bytes,
         limits.json(),
         &["crit", "alg", "typ", "kid"],
@@ -206,18 +207,19 @@ fn select_key<'k>(keys: &'k KeySet, header: &[u8], limits: &Limits) -> Result<&'
             "header has crit; no extensions are understood",
         ));
     }
+    check_registered(&others)?;
     let alg = match alg {
-        Some(Value::String(alg)) => alg,
+        Some(Slot::Str(alg)) => alg,
         Some(_) => return Err(Error::invalid("header alg is not a string")),
         None => return Err(Error::invalid("header lacks alg")),
     };
     match typ {
         None => {}
-        Some(Value::String(t)) if t.eq_ignore_ascii_case("JWT") => {}
+        Some(Slot::Str(t)) if t.eq_ignore_ascii_case("JWT") => {}
         Some(_) => return Err(Error::invalid("header typ is not JWT")),
     }
     let key = match kid {
-        Some(Value::String(kid)) => keys
+        Some(Slot::Str(kid)) => keys
             .find(&kid)
             .ok_or_else(|| Error::invalid("unknown kid"))?,
         Some(_) => return Err(Error::invalid("header kid is not a string")),
@@ -231,6 +233,35 @@ fn select_key<'k>(keys: &'k KeySet, header: &[u8], limits: &Limits) -> Result<&'
         ));
     }
     Ok(key)
+}
+
+/// Registered header parameters that Tessera never acts on must still
+/// have their registered JSON types (RFC 7515 §4.1; `url` and `nonce`,
+/// RFC 8555 §6.4), so that Tessera never accepts a header that another
+/// verifier reads as malformed. `enc` and `zip` mark a JWE header
+/// (RFC 7516 §9), never a JWS one.
+fn check_registered(others: &Map<String, Value>) -> Result<()> {
+    for (name, value) in others {
+        let ok = match name.as_str() {
+            "enc" | "zip" => {
+                return Err(Error::invalid(
+                    "header has enc or zip: a JWE header, not a JWS one",
+                ))
+            }
+            "jku" | "x5u" | "x5t" | "x5t#S256" | "cty" | "url" | "nonce" => value.is_string(),
+            "x5c" => value
+                .as_array()
+                .is_some_and(|chain| chain.iter().all(Value::is_string)),
+            "jwk" => value.is_object(),
+            _ => true,
+        };
+        if !ok {
+            return Err(Error::invalid(
+                "header has a registered parameter of the wrong type",
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

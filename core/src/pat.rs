@@ -391,7 +391,11 @@ impl Engine {
                 return Ok(None);
             };
             match tx.pat(&digest)? {
-                Some(mut rec) if rec.user_id == user.as_str() && rec.revoked_at.is_none() => {
+                // Only a live token is revoked: an expired one keeps
+                // reporting `pat_expired`, and the call returns false.
+                Some(mut rec)
+                    if rec.user_id == user.as_str() && check_usable(&rec, now).is_ok() =>
+                {
                     rec.revoked_at = Some(now);
                     tx.put_pat(&digest, &rec)?;
                     Ok(Some(rec.prefix))

@@ -334,7 +334,8 @@ fn claims_that_would_not_verify_are_refused_at_issue() {
 #[test]
 fn bad_configuration_fails_at_construction() {
     let clock = ManualClock::new(T0);
-    let cases: Vec<Box<dyn Fn(&mut EngineConfig)>> = vec![
+    type Tweak = Box<dyn Fn(&mut EngineConfig)>;
+    let cases: Vec<Tweak> = vec![
         Box::new(|c| c.access_ttl = secs(0)),
         Box::new(|c| c.access_ttl = secs(100_000_000_000)),
         Box::new(|c| c.access_ttl = std::time::Duration::from_millis(1500)),

@@ -4,6 +4,8 @@
 //!
 //! Runs without the libtest harness, so no other test threads exist when
 //! the process forks.
+// A test program: a failed setup step should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Map;
 use tessera::{Algorithm, Engine, EngineConfig, Key, KeySet};
@@ -65,7 +67,7 @@ fn main() {
         );
     }
     let stats = engine.stats().unwrap();
-    assert_eq!(stats.refresh_records as usize, 2 * tokens.len());
+    assert_eq!(stats.refresh_records, 2 * tokens.len() as u64);
     // The parent's handle still works after its children exited.
     engine.issue("forked", Map::new()).unwrap();
     engine.close().unwrap();
@@ -85,8 +87,8 @@ fn main() {
     })
     .unwrap();
     assert_eq!(
-        reopened.stats().unwrap().refresh_records as usize,
-        2 * tokens.len() + 1
+        reopened.stats().unwrap().refresh_records,
+        2 * tokens.len() as u64 + 1
     );
     println!(
         "fork: {} rotations from {CHILDREN} forked children persisted",

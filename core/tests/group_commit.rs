@@ -1,5 +1,7 @@
 //! Group commit: concurrent durable writes share commits, and every rule of
 //! the engine still holds inside a batch.
+// A test program: a failed setup step should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

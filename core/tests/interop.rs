@@ -5,6 +5,10 @@
 //! `export_secret`, `public_jwk`) or, for RS256, from the test-only PEMs in
 //! `tests/data/`, so each side reads the other's key formats too.
 
+// A failed unwrap in test helpers is a failed test; clippy.toml's
+// allow-unwrap-in-tests covers only #[test] functions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use jsonwebtoken::jwk::Jwk as JwtJwk;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
@@ -202,11 +206,18 @@ fn jsonwebtoken_tokens_without_kid_use_the_kidless_key() {
         // verify-only set of one key with that key.
         let (copy, other_copy) = (verifying_copy(&f.tessera), verifying_copy(&f.tessera));
         let signing = Jwt::new(KeySet::new(f.tessera).unwrap(), Validation::default()).unwrap();
-        let claims = signing.verify(&token, Some(TokenType::Access), now).unwrap();
+        let claims = signing
+            .verify(&token, Some(TokenType::Access), now)
+            .unwrap();
         assert_simplejwt(&claims, now, alg);
-        let verify_only =
-            Jwt::new(KeySet::verify_only(vec![copy]).unwrap(), Validation::default()).unwrap();
-        let claims = verify_only.verify(&token, Some(TokenType::Access), now).unwrap();
+        let verify_only = Jwt::new(
+            KeySet::verify_only(vec![copy]).unwrap(),
+            Validation::default(),
+        )
+        .unwrap();
+        let claims = verify_only
+            .verify(&token, Some(TokenType::Access), now)
+            .unwrap();
         assert_simplejwt(&claims, now, alg);
 
         // With no kid-less key configured, the same token is refused.

@@ -6,6 +6,10 @@
 //! signature itself is the subject). Positive controls check that the
 //! builders make tokens that verify when left unmodified.
 
+// A failed unwrap in test helpers is a failed test; clippy.toml's
+// allow-unwrap-in-tests covers only #[test] functions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

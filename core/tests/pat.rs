@@ -206,17 +206,16 @@ fn custom_prefix_and_pepper() {
     e.verify_pat(&new.token).unwrap();
     // Under another pepper the digest differs, so the token is unknown.
     let clock = ManualClock::new(T0);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.redb");
+    let store = SharedStore::new();
     let mut c1 = config(&clock);
     c1.pat.pepper = Some(zeroize::Zeroizing::new(vec![1u8; 32]));
     let token = {
-        let e1 = Engine::open(&path, c1).unwrap();
+        let e1 = store.open(c1);
         e1.create_pat("42", "ci", None, vec![]).unwrap().token
     };
     let mut c2 = config(&clock);
     c2.pat.pepper = Some(zeroize::Zeroizing::new(vec![2u8; 32]));
-    let e2 = Engine::open(&path, c2).unwrap();
+    let e2 = store.open(c2);
     assert_eq!(e2.verify_pat(&token).unwrap_err().code(), "pat_invalid");
 }
 

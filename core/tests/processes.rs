@@ -1,6 +1,8 @@
 //! Many processes, one file: races, crashes and revocation across process
 //! boundaries. Children are this test binary re-executed with
 //! `TESSERA_CHILD` set; they run `child_entry` and report on stdout.
+// A test program: a failed setup step should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -5,6 +5,10 @@
 //! `tessera::jws` is used. Keys are built from the RFCs' JWKs with
 //! `Key::from_jwk`, after stripping the private members the RFCs print.
 
+// A failed unwrap in test helpers is a failed test; clippy.toml's
+// allow-unwrap-in-tests covers only #[test] functions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use serde_json::{json, Value};
 
 use tessera::jws::{self, Limits};

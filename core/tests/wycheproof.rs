@@ -10,6 +10,10 @@
 //! cases listed in [`mislabelled`], where a strict verifier is right to
 //! disagree. `acceptable` cases are recorded and counted, never failed.
 
+// A failed unwrap in test helpers is a failed test; clippy.toml's
+// allow-unwrap-in-tests covers only #[test] functions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};

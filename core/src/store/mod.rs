@@ -128,11 +128,9 @@ impl StoreLocation {
     /// Reads a store setting: a `postgres://` or `postgresql://` URL is a
     /// PostgreSQL database, anything else a file path.
     pub fn parse(setting: &str) -> StoreLocation {
-        let is_url = setting
-            .split_once("://")
-            .is_some_and(|(scheme, _)| {
-                scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql")
-            });
+        let is_url = setting.split_once("://").is_some_and(|(scheme, _)| {
+            scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql")
+        });
         if is_url {
             StoreLocation::Postgres(setting.to_owned())
         } else {

@@ -2,14 +2,20 @@
 //! shared by every host that connects to the same database.
 //!
 //! Invariants:
-//! - every write runs in one `SERIALIZABLE` transaction. PostgreSQL then
-//!   guarantees that the committed transactions have the effect of some
-//!   serial order, which is what the engine's state machine assumes of a
-//!   store (redb has a single writer). Two callers exchanging the same
-//!   refresh token, or migrating the same never-seen simplejwt token, cannot
-//!   both commit: one fails with a serialization failure (40001) or a unique
-//!   violation (23505), is rerun from the start on a fresh snapshot, and
-//!   then sees the winner's effects;
+//! - every write runs in one READ COMMITTED transaction whose reads lock
+//!   what they find (`SELECT … FOR UPDATE`) until it ends. A transaction
+//!   therefore decides only on rows no one else can change before it
+//!   commits: two callers exchanging the same refresh token queue on its
+//!   row, and the second sees the first one's result;
+//! - what a row lock cannot hold, absence, is guarded in two ways:
+//!   a key this transaction read as absent is written with a plain INSERT,
+//!   never an upsert, so of two transactions that both found it absent one
+//!   fails with a unique violation (23505) and is rerun, then finds the
+//!   row (a never-seen simplejwt token refreshed twice at once); and the
+//!   per-user sets and marks (a user's families, PATs, logout-everywhere
+//!   time) are read and written under a per-user advisory lock, so a
+//!   logout-everywhere and a session started for the same user, or two
+//!   PAT creations against the per-user limit, run one after the other;
 //! - a write is rerun only when it certainly did not commit: on a conflict
 //!   (40001, 40P01, 23505), or when the connection was lost before COMMIT
 //!   was sent. A connection lost during COMMIT leaves the outcome unknown,
@@ -30,10 +36,14 @@
 //!   is back, without reopening the engine;
 //! - the schema carries a version table; migrations run once, in one
 //!   transaction, under a transaction-scoped advisory lock.
+//!
+//! SERIALIZABLE would give the same guarantees without the lock discipline,
+//! but its page-level predicate locks make independent rotations abort each
+//! other: with 16 threads on a young table, retries ran out.
 
 use std::cell::RefCell;
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,8 +56,7 @@ use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement, Tra
 use super::{ReadTx, Store, StoreStats, WriteTx};
 use crate::error::{Error, Result};
 use crate::records::{
-    Digest32, FamilyRecord, FamilyState, Id16, PatRecord, RefreshRecord, RefreshState,
-    RevokeReason,
+    Digest32, FamilyRecord, FamilyState, Id16, PatRecord, RefreshRecord, RefreshState, RevokeReason,
 };
 
 /// Most connections one process keeps to the server.
@@ -62,11 +71,15 @@ const MAX_CONFLICT_ATTEMPTS: u32 = 24;
 const MAX_BACKOFF: Duration = Duration::from_millis(50);
 /// The advisory lock class of migrations; the object id is the schema's hash.
 const MIGRATION_LOCK_CLASS: i32 = 0x7473_7261; // "tsra"
+/// The advisory lock class of a user's sets and marks; the object id is
+/// the user id's hash (a collision only makes two users wait for each other).
+const USER_LOCK_CLASS: i32 = 0x7473_7275; // "tsru"
 
 /// SQLSTATEs after which a write transaction is rerun: it did not commit,
-/// and a fresh snapshot may decide differently.
+/// and a rerun, which sees what the other transaction committed, may
+/// decide differently.
 const CONFLICT_STATES: [&str; 3] = [
-    "40001", // serialization_failure
+    "40001", // serialization_failure (none at READ COMMITTED; harmless)
     "40P01", // deadlock_detected
     "23505", // unique_violation: two inserts of a key that was absent
 ];
@@ -169,7 +182,10 @@ impl PostgresStore {
     /// Connects to the database at `url` and creates or migrates the schema.
     pub(crate) fn connect(url: &str) -> Result<Self> {
         let mut config = postgres::Config::from_str(url).map_err(|e| {
-            Error::config(format!("invalid PostgreSQL connection URL: {}", describe(&e)))
+            Error::config(format!(
+                "invalid PostgreSQL connection URL: {}",
+                describe(&e)
+            ))
         })?;
         let connect_timeout = match config.get_connect_timeout() {
             Some(t) => *t,
@@ -273,7 +289,7 @@ impl PostgresStore {
         if h.pid != pid {
             let inherited = h.pool.take();
             let was_open = inherited.is_some();
-            drop(inherited); // MUTANT
+            std::mem::forget(inherited);
             h.pid = pid;
             if was_open {
                 h.pool = Some(build_pool(&self.config, self.connect_timeout));
@@ -293,8 +309,8 @@ impl PostgresStore {
         })
     }
 
-    /// Runs `f` in one SERIALIZABLE transaction, rerunning it while it
-    /// certainly did not commit and may succeed on a rerun.
+    /// Runs `f` in one locking READ COMMITTED transaction, rerunning it
+    /// while it certainly did not commit and may succeed on a rerun.
     fn write_pg(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
         self.transactions.fetch_add(1, Ordering::Relaxed);
         let pool = self.pool()?;
@@ -341,7 +357,7 @@ impl PostgresStore {
                 statements,
                 broken,
             } = &mut *conn;
-            let session = Session::new(client, statements);
+            let session = Session::new(client, statements, false);
             let result = f(&session);
             let Some(e) = session.failure.into_inner() else {
                 return result;
@@ -404,10 +420,7 @@ enum Attempt {
     ConnectionLost(String),
 }
 
-fn write_once(
-    conn: &mut PgConn,
-    f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>,
-) -> Attempt {
+fn write_once(conn: &mut PgConn, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Attempt {
     let PgConn {
         client,
         statements,
@@ -415,7 +428,7 @@ fn write_once(
     } = conn;
     let mut tx = match client
         .build_transaction()
-        .isolation_level(IsolationLevel::Serializable)
+        .isolation_level(IsolationLevel::ReadCommitted)
         .start()
     {
         Ok(tx) => tx,
@@ -429,7 +442,7 @@ fn write_once(
             };
         }
     };
-    let mut session = Session::new(&mut tx, statements);
+    let mut session = Session::new(&mut tx, statements, true);
     let result = f(&mut session);
     let failure = session.failure.into_inner();
     if let Some(e) = failure {
@@ -453,7 +466,8 @@ fn write_once(
     }
     match tx.commit() {
         Ok(()) => Attempt::Done(Ok(())),
-        // A serialization failure at COMMIT is a definite rollback.
+        // A conflict reported at COMMIT (a deferred constraint, say) is a
+        // definite rollback.
         Err(e) if is_conflict(&e) => Attempt::Conflict(describe(&e)),
         Err(e) => {
             if connection_lost(&e, client) {
@@ -604,47 +618,91 @@ fn pg(what: &'static str) -> impl Fn(postgres::Error) -> Error {
 }
 
 /// The statements of the engine's reads and writes, prepared once per
-/// connection.
+/// connection. Point reads come plain (autocommit reads) and locking (write
+/// transactions); puts come as a plain INSERT (for a key the transaction
+/// found absent) and as an upsert.
 mod sql {
-    pub const REFRESH_GET: &str = "SELECT family, state, state_at, child, issued_at, expires_at \
-         FROM tessera_refresh WHERE digest = $1";
-    pub const REFRESH_PUT: &str = "INSERT INTO tessera_refresh \
+    macro_rules! point_read {
+        ($plain:ident, $locking:ident, $sql:literal) => {
+            pub const $plain: &str = $sql;
+            pub const $locking: &str = concat!($sql, " FOR UPDATE");
+        };
+    }
+    macro_rules! put {
+        ($insert:ident, $upsert:ident, $sql:literal, $on_conflict:literal) => {
+            pub const $insert: &str = $sql;
+            pub const $upsert: &str = concat!($sql, " ", $on_conflict);
+        };
+    }
+
+    point_read!(
+        REFRESH_GET,
+        REFRESH_LOCK,
+        "SELECT family, state, state_at, child, issued_at, expires_at \
+         FROM tessera_refresh WHERE digest = $1"
+    );
+    put!(
+        REFRESH_INSERT,
+        REFRESH_UPSERT,
+        "INSERT INTO tessera_refresh \
          (digest, family, state, state_at, child, issued_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (digest) DO UPDATE SET family = EXCLUDED.family, state = EXCLUDED.state, \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "ON CONFLICT (digest) DO UPDATE SET family = EXCLUDED.family, state = EXCLUDED.state, \
          state_at = EXCLUDED.state_at, child = EXCLUDED.child, issued_at = EXCLUDED.issued_at, \
-         expires_at = EXCLUDED.expires_at";
+         expires_at = EXCLUDED.expires_at"
+    );
     pub const REFRESH_DELETE: &str = "DELETE FROM tessera_refresh WHERE digest = $1";
     pub const REFRESH_EXPIRED: &str = "SELECT expires_at, digest FROM tessera_refresh \
          WHERE expires_at < $1 ORDER BY expires_at, digest LIMIT $2";
-    pub const FAMILY_GET: &str = "SELECT user_id, created_at, last_refreshed_at, expires_at, \
-         current, previous, state, revoked_at, reason FROM tessera_family WHERE id = $1";
-    pub const FAMILY_PUT: &str = "INSERT INTO tessera_family \
+    point_read!(
+        FAMILY_GET,
+        FAMILY_LOCK,
+        "SELECT user_id, created_at, last_refreshed_at, expires_at, \
+         current, previous, state, revoked_at, reason FROM tessera_family WHERE id = $1"
+    );
+    put!(
+        FAMILY_INSERT,
+        FAMILY_UPSERT,
+        "INSERT INTO tessera_family \
          (id, user_id, created_at, last_refreshed_at, expires_at, current, previous, state, \
-         revoked_at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-         ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, \
+         revoked_at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, \
          created_at = EXCLUDED.created_at, last_refreshed_at = EXCLUDED.last_refreshed_at, \
          expires_at = EXCLUDED.expires_at, current = EXCLUDED.current, \
          previous = EXCLUDED.previous, state = EXCLUDED.state, \
-         revoked_at = EXCLUDED.revoked_at, reason = EXCLUDED.reason";
+         revoked_at = EXCLUDED.revoked_at, reason = EXCLUDED.reason"
+    );
     pub const FAMILY_DELETE: &str = "DELETE FROM tessera_family WHERE id = $1";
     pub const USER_FAMILIES: &str = "SELECT id FROM tessera_family WHERE user_id = $1 ORDER BY id";
     pub const USER_REVOKED_GET: &str =
         "SELECT revoked_at FROM tessera_user_revoked WHERE user_id = $1";
     pub const USER_REVOKED_PUT: &str = "INSERT INTO tessera_user_revoked (user_id, revoked_at) \
          VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET revoked_at = EXCLUDED.revoked_at";
-    pub const PAT_GET: &str = "SELECT id, user_id, name, prefix, scopes, created_at, expires_at, \
-         last_used_at, revoked_at FROM tessera_pat WHERE digest = $1";
-    pub const PAT_DIGEST: &str = "SELECT digest FROM tessera_pat WHERE id = $1";
+    pub const USER_LOCK: &str = "SELECT pg_advisory_xact_lock($1, hashtext($2))";
+    point_read!(
+        PAT_GET,
+        PAT_LOCK,
+        "SELECT id, user_id, name, prefix, scopes, created_at, expires_at, \
+         last_used_at, revoked_at FROM tessera_pat WHERE digest = $1"
+    );
+    point_read!(
+        PAT_DIGEST,
+        PAT_DIGEST_LOCK,
+        "SELECT digest FROM tessera_pat WHERE id = $1"
+    );
     pub const USER_PATS: &str =
         "SELECT id FROM tessera_pat WHERE user_id = $1 ORDER BY created_at, id";
-    pub const PAT_PUT: &str = "INSERT INTO tessera_pat \
+    put!(
+        PAT_INSERT,
+        PAT_UPSERT,
+        "INSERT INTO tessera_pat \
          (digest, id, user_id, name, prefix, scopes, created_at, expires_at, last_used_at, \
-         revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-         ON CONFLICT (digest) DO UPDATE SET id = EXCLUDED.id, user_id = EXCLUDED.user_id, \
+         revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "ON CONFLICT (digest) DO UPDATE SET id = EXCLUDED.id, user_id = EXCLUDED.user_id, \
          name = EXCLUDED.name, prefix = EXCLUDED.prefix, scopes = EXCLUDED.scopes, \
          created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at, \
-         last_used_at = EXCLUDED.last_used_at, revoked_at = EXCLUDED.revoked_at";
+         last_used_at = EXCLUDED.last_used_at, revoked_at = EXCLUDED.revoked_at"
+    );
     pub const PAT_DELETE: &str = "DELETE FROM tessera_pat WHERE digest = $1";
     pub const PAT_DIGESTS: &str =
         "SELECT digest FROM tessera_pat WHERE digest > $1 ORDER BY digest LIMIT $2";
@@ -667,15 +725,84 @@ struct Session<'a, C: GenericClient> {
     client: RefCell<&'a mut C>,
     statements: RefCell<&'a mut HashMap<&'static str, Statement>>,
     failure: RefCell<Option<postgres::Error>>,
+    /// A write transaction: reads lock rows and users (see the module's
+    /// invariants).
+    locking: bool,
+    /// Keys this transaction read and found absent, tagged by table: their
+    /// puts are plain INSERTs.
+    absent: RefCell<HashSet<(Table, Vec<u8>)>>,
+    /// Users whose advisory lock this transaction holds.
+    locked_users: RefCell<HashSet<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Table {
+    Refresh,
+    Family,
+    Pat,
 }
 
 impl<'a, C: GenericClient> Session<'a, C> {
-    fn new(client: &'a mut C, statements: &'a mut HashMap<&'static str, Statement>) -> Self {
+    fn new(
+        client: &'a mut C,
+        statements: &'a mut HashMap<&'static str, Statement>,
+        locking: bool,
+    ) -> Self {
         Session {
             client: RefCell::new(client),
             statements: RefCell::new(statements),
             failure: RefCell::new(None),
+            locking,
+            absent: RefCell::new(HashSet::new()),
+            locked_users: RefCell::new(HashSet::new()),
         }
+    }
+
+    /// A point read: plain, or locking in a write transaction, where an
+    /// absent key is remembered for [`Session::put_sql`].
+    fn point_read(
+        &self,
+        table: Table,
+        plain: &'static str,
+        locking: &'static str,
+        key: &[u8],
+    ) -> Result<Option<Row>> {
+        if !self.locking {
+            return self.query_opt(plain, &[&key]);
+        }
+        let row = self.query_opt(locking, &[&key])?;
+        if row.is_none() {
+            self.absent.borrow_mut().insert((table, key.to_vec()));
+        }
+        Ok(row)
+    }
+
+    /// The statement that writes `key`: a plain INSERT when this
+    /// transaction found the key absent, so that a concurrent insert of
+    /// the same key fails one of the two; an upsert otherwise.
+    fn put_sql(
+        &self,
+        table: Table,
+        key: &[u8],
+        insert: &'static str,
+        upsert: &'static str,
+    ) -> &'static str {
+        if self.absent.borrow_mut().remove(&(table, key.to_vec())) {
+            insert
+        } else {
+            upsert
+        }
+    }
+
+    /// In a write transaction, takes `user`'s advisory lock (once) before
+    /// anything reads or writes the user's sets and marks.
+    fn lock_user(&self, user: &str) -> Result<()> {
+        if !self.locking || self.locked_users.borrow().contains(user) {
+            return Ok(());
+        }
+        self.query(sql::USER_LOCK, &[&USER_LOCK_CLASS, &user])?;
+        self.locked_users.borrow_mut().insert(user.to_owned());
+        Ok(())
     }
 
     fn query(&self, sql: &'static str, params: &Params<'_>) -> Result<Vec<Row>> {
@@ -746,8 +873,7 @@ fn pg_text(user: &str) -> Option<&str> {
 
 /// A user id for a write; one containing NUL cannot be stored.
 fn pg_text_for_write(user: &str) -> Result<&str> {
-    pg_text(user)
-        .ok_or_else(|| Error::config("PostgreSQL cannot store a user id containing NUL"))
+    pg_text(user).ok_or_else(|| Error::config("PostgreSQL cannot store a user id containing NUL"))
 }
 
 fn refresh_from_row(row: &Row) -> Result<RefreshRecord> {
@@ -820,13 +946,13 @@ fn limit_param(limit: usize) -> i64 {
 
 impl<C: GenericClient> ReadTx for Session<'_, C> {
     fn refresh(&self, key: &Digest32) -> Result<Option<RefreshRecord>> {
-        self.query_opt(sql::REFRESH_GET, &[&&key[..]])?
+        self.point_read(Table::Refresh, sql::REFRESH_GET, sql::REFRESH_LOCK, key)?
             .map(|row| refresh_from_row(&row))
             .transpose()
     }
 
     fn family(&self, id: &Id16) -> Result<Option<FamilyRecord>> {
-        self.query_opt(sql::FAMILY_GET, &[&&id[..]])?
+        self.point_read(Table::Family, sql::FAMILY_GET, sql::FAMILY_LOCK, id)?
             .map(|row| family_from_row(&row))
             .transpose()
     }
@@ -835,6 +961,7 @@ impl<C: GenericClient> ReadTx for Session<'_, C> {
         let Some(user) = pg_text(user) else {
             return Ok(Vec::new());
         };
+        self.lock_user(user)?;
         self.query(sql::USER_FAMILIES, &[&user])?
             .iter()
             .map(|row| id_col(row, 0))
@@ -845,19 +972,25 @@ impl<C: GenericClient> ReadTx for Session<'_, C> {
         let Some(user) = pg_text(user) else {
             return Ok(None);
         };
+        self.lock_user(user)?;
         self.query_opt(sql::USER_REVOKED_GET, &[&user])?
             .map(|row| col(&row, 0))
             .transpose()
     }
 
     fn pat(&self, digest: &Digest32) -> Result<Option<PatRecord>> {
-        self.query_opt(sql::PAT_GET, &[&&digest[..]])?
+        self.point_read(Table::Pat, sql::PAT_GET, sql::PAT_LOCK, digest)?
             .map(|row| pat_from_row(&row))
             .transpose()
     }
 
     fn pat_digest(&self, id: &Id16) -> Result<Option<Digest32>> {
-        self.query_opt(sql::PAT_DIGEST, &[&&id[..]])?
+        let sql = if self.locking {
+            sql::PAT_DIGEST_LOCK
+        } else {
+            sql::PAT_DIGEST
+        };
+        self.query_opt(sql, &[&&id[..]])?
             .map(|row| digest_col(&row, 0))
             .transpose()
     }
@@ -866,6 +999,7 @@ impl<C: GenericClient> ReadTx for Session<'_, C> {
         let Some(user) = pg_text(user) else {
             return Ok(Vec::new());
         };
+        self.lock_user(user)?;
         self.query(sql::USER_PATS, &[&user])?
             .iter()
             .map(|row| id_col(row, 0))
@@ -898,8 +1032,14 @@ impl WriteTx for Session<'_, Transaction<'_>> {
             RefreshState::Rotated { at, child } => ("rotated", Some(*at), Some(&child[..])),
             RefreshState::Blacklisted { at } => ("blacklisted", Some(*at), None),
         };
+        let sql = self.put_sql(
+            Table::Refresh,
+            key,
+            sql::REFRESH_INSERT,
+            sql::REFRESH_UPSERT,
+        );
         self.execute(
-            sql::REFRESH_PUT,
+            sql,
             &[
                 &&key[..],
                 &&rec.family[..],
@@ -932,8 +1072,9 @@ impl WriteTx for Session<'_, Transaction<'_>> {
         };
         let user = pg_text_for_write(&rec.user_id)?;
         let previous = rec.previous.as_ref().map(|p| &p[..]);
+        let sql = self.put_sql(Table::Family, id, sql::FAMILY_INSERT, sql::FAMILY_UPSERT);
         self.execute(
-            sql::FAMILY_PUT,
+            sql,
             &[
                 &&id[..],
                 &user,
@@ -955,6 +1096,7 @@ impl WriteTx for Session<'_, Transaction<'_>> {
 
     fn put_user_revoked(&mut self, user: &str, at: i64) -> Result<()> {
         let user = pg_text_for_write(user)?;
+        self.lock_user(user)?;
         self.execute(sql::USER_REVOKED_PUT, &[&user, &at])
     }
 
@@ -967,8 +1109,9 @@ impl WriteTx for Session<'_, Transaction<'_>> {
 
     fn put_pat(&mut self, digest: &Digest32, rec: &PatRecord) -> Result<()> {
         let user = pg_text_for_write(&rec.user_id)?;
+        let sql = self.put_sql(Table::Pat, digest, sql::PAT_INSERT, sql::PAT_UPSERT);
         self.execute(
-            sql::PAT_PUT,
+            sql,
             &[
                 &&digest[..],
                 &&rec.id[..],
@@ -1017,7 +1160,9 @@ pub mod testing {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !ok || prefix.len() > 30 {
-            return Err(Error::config("the schema prefix must match [a-z][a-z0-9_]*"));
+            return Err(Error::config(
+                "the schema prefix must match [a-z][a-z0-9_]*",
+            ));
         }
         let mut random = [0u8; 8];
         crate::keys::random_bytes(&mut random)?;
@@ -1044,6 +1189,19 @@ pub mod testing {
         connect(url)?
             .batch_execute(sql)
             .map_err(|e| Error::storage(describe(&e)))
+    }
+
+    /// A transaction on a connection of its own, open until dropped: tests
+    /// use it to hold a lock while the engine runs into it.
+    pub struct Held(#[allow(dead_code)] postgres::Client);
+
+    /// Begins a transaction, runs `sql` in it, and keeps it open.
+    pub fn hold(url: &str, sql: &str) -> Result<Held> {
+        let mut client = connect(url)?;
+        client
+            .batch_execute(&format!("BEGIN; {sql}"))
+            .map_err(|e| Error::storage(describe(&e)))?;
+        Ok(Held(client))
     }
 
     fn connect(url: &str) -> Result<postgres::Client> {

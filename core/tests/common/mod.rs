@@ -1,11 +1,13 @@
 //! Shared fixtures for the engine test suites.
-#![allow(dead_code)]
+// Fixtures are test code; clippy only knows that inside #[test].
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tessera::{
-    Algorithm, Engine, EngineConfig, Event, EventSink, Key, KeySet, ManualClock, Validation,
+    Algorithm, Engine, EngineConfig, Event, EventSink, Key, KeySet, ManualClock, StoreLocation,
+    Validation,
 };
 
 pub const SECRET: &[u8] = b"test-secret-for-tessera-engine-suites-0123456789";
@@ -21,17 +23,81 @@ pub fn config(clock: &ManualClock) -> EngineConfig {
     cfg
 }
 
-/// An in-memory engine at time T0, and its clock.
+/// An engine at time T0 over the store under test, and its clock.
 pub fn engine() -> (Engine, ManualClock) {
-    let clock = ManualClock::new(T0);
-    (Engine::in_memory(config(&clock)).unwrap(), clock)
+    engine_with(|_| {})
 }
 
 pub fn engine_with(f: impl FnOnce(&mut EngineConfig)) -> (Engine, ManualClock) {
     let clock = ManualClock::new(T0);
     let mut cfg = config(&clock);
     f(&mut cfg);
-    (Engine::in_memory(cfg).unwrap(), clock)
+    (store_engine(cfg), clock)
+}
+
+/// The PostgreSQL URL the suites run against, from `TESSERA_TEST_POSTGRES`
+/// (set by tests/pg/with-postgres.sh); without it they run on redb.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TESSERA_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// Whether the suites run against PostgreSQL.
+pub fn on_postgres() -> bool {
+    postgres_url().is_some()
+}
+
+/// A fresh engine over the store under test: redb in memory, or a schema
+/// of its own in the PostgreSQL database.
+fn store_engine(cfg: EngineConfig) -> Engine {
+    match postgres_url() {
+        None => Engine::in_memory(cfg).unwrap(),
+        Some(url) => postgres_engine(&url, cfg),
+    }
+}
+
+/// One store that several engines open in turn or at once, as several
+/// processes or hosts would: a redb file, or a PostgreSQL schema.
+pub struct SharedStore {
+    location: StoreLocation,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl SharedStore {
+    pub fn new() -> SharedStore {
+        match postgres_url() {
+            #[cfg(feature = "postgres")]
+            Some(url) => SharedStore {
+                location: StoreLocation::Postgres(
+                    tessera::postgres_testing::fresh_schema(&url, "tessera_test").unwrap(),
+                ),
+                _dir: None,
+            },
+            _ => {
+                let dir = tempfile::tempdir().unwrap();
+                SharedStore {
+                    location: StoreLocation::File(dir.path().join("shared.redb")),
+                    _dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    pub fn open(&self, cfg: EngineConfig) -> Engine {
+        Engine::open_location(self.location.clone(), cfg).unwrap()
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn postgres_engine(url: &str, cfg: EngineConfig) -> Engine {
+    let url = tessera::postgres_testing::fresh_schema(url, "tessera_test").unwrap();
+    Engine::connect(&url, cfg).unwrap()
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_engine(_: &str, _: EngineConfig) -> Engine {
+    panic!("TESSERA_TEST_POSTGRES is set, but the tests were built without the postgres feature")
 }
 
 pub fn validation() -> Validation {
