@@ -5,7 +5,7 @@
 #
 #   make demo          set up the example site and run it on 127.0.0.1:8000
 #   make django-test   the pytest-django suite (starts gunicorn on loopback), then ruff
-#   make bench-django  the comparison with simplejwt and knox -> docs/bench-fragments/django.md
+#   make bench-django  the comparison with simplejwt and knox -> build/bench-django.md
 #
 # This file is included before mk/python.mk (alphabetical order), so its
 # variables (PY, PY_STAMPS) are not defined yet where prerequisites are
@@ -49,7 +49,8 @@ django-test: django-install
 	@echo "django-test: all checks passed"
 
 bench-django: django-install
-	$(DJANGO_PY) python/benches_django/bench_django.py --output docs/bench-fragments/django.md
+	mkdir -p build
+	$(DJANGO_PY) python/benches_django/bench_django.py --output build/bench-django.md
 
 # The demo: migrate the example's SQLite database, create the demo user and
 # a personal access token, print curl commands, then serve on loopback.

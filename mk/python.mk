@@ -48,7 +48,8 @@ python-install: $(PY_STAMPS)/install
 python-dist: $(PY_STAMPS)/dist
 
 bench-python: $(PY_STAMPS)/install
-	$(PY) python/benches/bench.py --output docs/bench-fragments/python.md
+	mkdir -p build
+	$(PY) python/benches/bench.py --output build/bench-python.md
 
 $(PY_STAMPS)/venv:
 	python3 -m venv $(PY_VENV)

@@ -254,7 +254,7 @@ def main() -> int:
         "## Python: tessera against PyJWT, simplejwt and knox",
         "",
         "Command: `make bench-python` (runs `python python/benches/bench.py"
-        " --output docs/bench-fragments/python.md` in `.venv`).",
+        " --output build/bench-python.md` in `.venv`).",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()},"
         f" load average {load_before:.1f} before and {load_after:.1f} after the run"

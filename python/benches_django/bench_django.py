@@ -17,7 +17,7 @@ One run, one process, the Django test client, one SQLite database file:
 Contenders take turns (round by round for refreshes, request by request for
 GETs) so that drifting machine load hits all of them alike.
 
-    .venv/bin/python python/benches_django/bench_django.py --output docs/bench-fragments/django.md
+    .venv/bin/python python/benches_django/bench_django.py --output build/bench-django.md
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from django.conf import settings
 
 COMMAND = (
     "make bench-django  # = .venv/bin/python python/benches_django/bench_django.py"
-    " --output docs/bench-fragments/django.md"
+    " --output build/bench-django.md"
 )
 SECRET = "bench-only-secret-key-0123456789abcdef0123456789"
 
