@@ -229,7 +229,9 @@ pub fn check_format(prefix: &str, token: &str) -> Result<()> {
         return bad("character outside base62");
     }
     let (secret, checksum) = body.split_at(SECRET_CHARS);
-    if base62_decode_256(secret.as_bytes()).is_none() {
+    // Fixed width and an alphabet in ASCII order make numeric order the
+    // byte order, so the range check needs no big-number decode.
+    if secret.as_bytes() > max_secret() {
         return bad("secret out of range");
     }
     if checksum.as_bytes() != checksum_chars(prefix, secret) {
@@ -538,6 +540,13 @@ fn base62_encode_256(bytes: &[u8; 32]) -> String {
     out.iter().map(|&b| char::from(b)).collect()
 }
 
+/// The encoding of 2^256 - 1, the largest secret.
+fn max_secret() -> &'static [u8] {
+    static MAX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    MAX.get_or_init(|| base62_encode_256(&[0xff; 32]))
+        .as_bytes()
+}
+
 /// 43 base62 characters back to 32 bytes; `None` above 2^256 - 1.
 fn base62_decode_256(text: &[u8]) -> Option<[u8; 32]> {
     if text.len() != SECRET_CHARS {
@@ -623,6 +632,24 @@ mod tests {
             base62_decode_256(&[b'z'; SECRET_CHARS]).is_none(),
             "above 2^256"
         );
+    }
+
+    #[test]
+    fn range_check_by_bytes_agrees_with_the_numeric_decode() {
+        assert!(
+            BASE62.windows(2).all(|w| w[0] < w[1]),
+            "alphabet in ASCII order"
+        );
+        let max = max_secret();
+        assert_eq!(base62_decode_256(max), Some([0xff; 32]));
+        // One above the maximum, in the last and in the first place.
+        let mut over = max.to_vec();
+        let last = over.len() - 1;
+        over[last] = BASE62[BASE62.iter().position(|&c| c == over[last]).unwrap() + 1];
+        assert!(over.as_slice() > max && base62_decode_256(&over).is_none());
+        let mut first = vec![b'0'; SECRET_CHARS];
+        first[0] = BASE62[BASE62.iter().position(|&c| c == max[0]).unwrap() + 1];
+        assert!(first.as_slice() > max && base62_decode_256(&first).is_none());
     }
 
     #[test]
