@@ -9,7 +9,8 @@
 #
 # The committed corpora in fuzz/corpus/<target> are read-only seeds; what
 # libFuzzer adds goes to fuzz/target/corpus/<target>, kept between runs and
-# out of git, and crashes to fuzz/artifacts/<target>/.
+# out of git, and crashing inputs to fuzz/artifacts/<target>/ (cargo-fuzz's
+# default).
 #
 # Targets are built without AddressSanitizer (`-s none`): the crate forbids
 # unsafe code, and on two shared cores ASan cost the targets 10 to 15 times
@@ -46,12 +47,12 @@ fuzz-build: $(CARGO_FUZZ)
 define fuzz-run
 	@mkdir -p $(FUZZ_DIR)/target/logs
 	@for t in $(FUZZ_TARGETS); do \
-	  mkdir -p $(FUZZ_DIR)/target/corpus/$$t $(FUZZ_DIR)/artifacts/$$t; \
+	  mkdir -p $(FUZZ_DIR)/target/corpus/$$t; \
 	  log=$(FUZZ_DIR)/target/logs/$$t.log; \
 	  echo "fuzz: $$t for $(1) s"; \
 	  if ! $(FUZZ_CARGO) run $(FUZZ_BUILD_FLAGS) $$t \
 	      $(FUZZ_DIR)/target/corpus/$$t $(FUZZ_DIR)/corpus/$$t -- \
-	      -max_total_time=$(1) -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ $(FUZZ_RUN_FLAGS) \
+	      -max_total_time=$(1) $(FUZZ_RUN_FLAGS) \
 	      > $$log 2>&1; then \
 	    tail -n 60 $$log; \
 	    echo "fuzz: $$t failed; the input is in fuzz/artifacts/$$t/, the log in $$log"; \

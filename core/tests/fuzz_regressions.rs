@@ -151,3 +151,26 @@ fn registered_header_parameters_of_the_wrong_type_are_refused() {
     let right = r#"{"alg":"HS256","typ":"JWT","cty":"JWT","x5t":"AAAA","x5c":["MIIB"],"jwk":{},"jku":"https://a.example/jwks","x5u":"https://a.example/c","url":"u","nonce":"n","other":1}"#;
     v.verify_access(&hs256_token(right, PAYLOAD)).unwrap();
 }
+
+/// differential_hs256: with no audience configured, Tessera accepted a
+/// token carrying `"aud":[]` (written with tabs inside the brackets),
+/// which jsonwebtoken refuses: the claim is present yet names no one, and
+/// RFC 7519 §4.1.3 says such a token must be rejected. An empty `aud`
+/// array is now refused, with or without a configured audience.
+#[test]
+fn empty_audience_array_is_refused() {
+    let payload = "{\"token_type\":\"access\",\"exp\":1700000600,\"jti\":\"0123456789abcdef0123456789abcdef\",\"user_id\":\"83\",\"aud\":[\t\t\t],\"iss\":\"https://id.example\"}";
+    let e = verifier()
+        .verify_access(&hs256_token(r#"{"alg":"HS256"}"#, payload))
+        .unwrap_err();
+    assert_eq!(e.detail(), "aud is an empty array");
+    let mut with_audience = Validation::default();
+    with_audience.audience = Some("api".into());
+    let v = Verifier::new(keys(), with_audience)
+        .unwrap()
+        .with_clock(Arc::new(ManualClock::new(T0)));
+    let e = v
+        .verify_access(&hs256_token(r#"{"alg":"HS256"}"#, payload))
+        .unwrap_err();
+    assert_eq!(e.code(), "token_invalid");
+}

@@ -274,3 +274,24 @@ fn add_pair(secrets: &mut Secrets, pair: &TokenPair) {
         secrets.add(&format!("{label} signature"), sig);
     }
 }
+
+/// The search itself finds a secret when one is shown, in each spelling.
+#[test]
+fn the_check_catches_a_shown_secret() {
+    let mut secrets = Secrets::default();
+    let secret = b"0123456789abcdef-secret";
+    secrets.add_bytes("secret", secret);
+    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    for shown in [
+        format!(
+            "Key {{ secret: {:?} }}",
+            std::str::from_utf8(secret).unwrap()
+        ),
+        format!("k={}", base64url::encode(secret)),
+        format!("k={}", &hex[4..30]),
+    ] {
+        let caught = std::panic::catch_unwind(|| secrets.assert_hidden("control", &shown));
+        assert!(caught.is_err(), "missed the secret in {shown}");
+    }
+    secrets.assert_hidden("control", "nothing to see");
+}

@@ -262,7 +262,7 @@ fuzz_target!(|data: &[u8]| {
                 let t = &m.refresh[i];
                 let f = t.family;
                 let fam = &m.families[f];
-                let want = Model::time(t, now).and_then(|()| {
+                let want = Model::time(t, now).and({
                     if t.purged || fam.purged || fam.revoked {
                         Err("token_revoked")
                     } else if t.spent {
@@ -271,7 +271,7 @@ fuzz_target!(|data: &[u8]| {
                         Ok(())
                     }
                 });
-                let got = engine.refresh(&t.token.clone());
+                let got = engine.refresh(&t.token);
                 assert_eq!(code(&got), want, "refresh of token {i}");
                 match (got, want) {
                     (Ok(pair), _) => {
@@ -289,7 +289,7 @@ fuzz_target!(|data: &[u8]| {
                 };
                 let t = &m.access[i];
                 let fam = &m.families[t.family];
-                let want = Model::time(t, now).and_then(|()| {
+                let want = Model::time(t, now).and({
                     if fam.revoked || fam.purged {
                         Err("token_revoked")
                     } else {
@@ -308,7 +308,7 @@ fuzz_target!(|data: &[u8]| {
                 };
                 let t = &m.refresh[i];
                 let fam = &m.families[t.family];
-                let want = Model::time(t, now).and_then(|()| {
+                let want = Model::time(t, now).and({
                     if t.purged || fam.revoked || fam.purged {
                         Err("token_revoked")
                     } else if t.spent {
