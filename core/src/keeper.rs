@@ -461,6 +461,17 @@ fn load(db: &Database, limits: &Limits) -> Result<Option<Held>> {
     }))
 }
 
+/// Reads `bytes` as the keeper's stored record and both tokens' `exp`, as
+/// [`TokenKeeper::open`] does with what it finds in the file. For fuzzing;
+/// not a stable API. Every outcome is a value, never a panic.
+#[doc(hidden)]
+pub fn decode_record(bytes: &[u8]) -> bool {
+    let limits = Limits::default();
+    decode(bytes, limits.max_token_bytes).is_ok_and(|(access, refresh)| {
+        unverified_exp(&access, &limits).is_ok() && unverified_exp(&refresh, &limits).is_ok()
+    })
+}
+
 /// `[version 1] ++ u32le len ++ access ++ u32le len ++ refresh`, UTF-8.
 fn encode(access: &str, refresh: &str) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(9 + access.len() + refresh.len());

@@ -26,6 +26,8 @@ pub use error::{Error, Result};
 pub use events::{Event, EventKind, EventSink};
 pub use jws::Limits;
 pub use jwt::Jwt;
+#[doc(hidden)]
+pub use keeper::decode_record as decode_keeper_record;
 pub use keeper::{Access, Refresher, TokenKeeper};
 pub use keys::{Algorithm, Key, KeySet, Kid};
 pub use pat::{NewPat, Pat, PatConfig};

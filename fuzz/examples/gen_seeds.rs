@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{json, Map, Value};
 use tessera::pat::codec;
-use tessera::{base64url, Engine, EngineConfig, FamilyId, ManualClock};
+use tessera::{base64url, Engine, EngineConfig, FamilyId, ManualClock, TokenKeeper};
 use tessera::{jws, Claims, Jti, TokenType, UserId, Validation};
 use tessera_fuzz::keys;
 
@@ -200,10 +200,11 @@ fn pat_parse(dir: &Path) {
 }
 
 /// Runs an engine on a scratch file, then copies every stored record value
-/// out of its tables.
+/// out of its tables; then the same for a client-side keeper's file.
 fn record_decode(dir: &Path) {
     let path = std::env::temp_dir().join(format!("tessera-seeds-{}.redb", std::process::id()));
     let _ = fs::remove_file(&path);
+    let keeper_pair;
     {
         let mut config = EngineConfig::new(keys::single(keys::hs256()));
         config.clock = std::sync::Arc::new(ManualClock::new(NOW));
@@ -214,7 +215,7 @@ fn record_decode(dir: &Path) {
         assert!(engine.refresh(&first.refresh).is_err(), "replay revokes");
         let other = engine.issue("bob", extra).expect("issue");
         engine.revoke(&other.refresh).expect("logout");
-        drop(second);
+        keeper_pair = second;
         let pat = engine
             .create_pat("alice", "ci", Some(NOW + 86_400), vec!["repo:read".into()])
             .expect("create a PAT");
@@ -237,8 +238,8 @@ fn record_decode(dir: &Path) {
     let family: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new("tessera.v1.family");
     let pat: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("tessera.v1.pat");
     macro_rules! values {
-        ($def:expr) => {
-            txn.open_table($def)
+        ($txn:expr, $def:expr) => {
+            $txn.open_table($def)
                 .expect("the engine created this table")
                 .iter()
                 .expect("scan")
@@ -246,9 +247,24 @@ fn record_decode(dir: &Path) {
                 .collect::<Vec<_>>()
         };
     }
-    dump("refresh", values!(refresh));
-    dump("family", values!(family));
-    dump("pat", values!(pat));
+    dump("refresh", values!(txn, refresh));
+    dump("family", values!(txn, family));
+    dump("pat", values!(txn, pat));
+    drop(txn);
+    drop(db);
+    let _ = fs::remove_file(&path);
+
+    // The client-side keeper's file, holding the last pair above.
+    {
+        let keeper = TokenKeeper::open(&path).expect("open a scratch keeper file");
+        keeper.set(&keeper_pair).expect("keep a pair");
+    }
+    let db = redb::Database::open(&path).expect("reopen the keeper file");
+    let txn = db.begin_read().expect("read");
+    let keeper: TableDefinition<&str, &[u8]> = TableDefinition::new("tessera.v1.keeper");
+    let values = values!(txn, keeper);
+    assert_eq!(values.len(), 1, "the keeper holds one pair");
+    dump("keeper", values);
     drop(txn);
     drop(db);
     let _ = fs::remove_file(&path);
