@@ -7,6 +7,8 @@
 //! Criterion measures one operation at a time; this needs whole-run
 //! throughput across threads and a latency distribution, so it is a plain
 //! timed harness. `TESSERA_BENCH_SECONDS` sets each cell's length (default 5).
+//! `TESSERA_BENCH_CELL=multi,group,threads` (e.g. `false,true,32`) runs only
+//! that cell, for profiling.
 // A test program: a failed setup step should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -91,6 +93,14 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     let length = Duration::from_secs(seconds);
+    let only: Option<(bool, bool, usize)> = std::env::var("TESSERA_BENCH_CELL").ok().map(|s| {
+        let v: Vec<&str> = s.split(',').collect();
+        (
+            v[0].parse().unwrap(),
+            v[1].parse().unwrap(),
+            v[2].parse().unwrap(),
+        )
+    });
     let dir = tempfile::tempdir().unwrap();
     let fsync = fsync_time(dir.path());
     println!(
@@ -107,6 +117,9 @@ fn main() {
             let path = dir.path().join(format!("gc-{multi}-{group}.redb"));
             let e = Arc::new(engine(&path, group, multi));
             for threads in [1, 4, 16, 32] {
+                if only.is_some_and(|o| o != (multi, group, threads)) {
+                    continue;
+                }
                 let c = run(&e, threads, length);
                 if threads == 1 && !multi {
                     single_rate[gi] = c.per_second;
@@ -124,7 +137,7 @@ fn main() {
                     c.p50.as_secs_f64() * 1e3,
                     c.p99.as_secs_f64() * 1e3,
                 );
-                if threads == 32 && !multi && group {
+                if threads == 32 && !multi && group && only.is_none() {
                     println!(
                         "|  |  | ratio | {:.1}× the 1-thread rate | | p99 = {:.1}× one 1-thread commit |",
                         c.per_second / single_rate[1],

@@ -296,10 +296,19 @@ impl Store for RedbStore {
 /// - an operation that fails without writing fails alone; one that fails
 ///   after writing poisons its batch, which is rolled back, and every
 ///   member gets `storage_error`.
+///
+/// Each condition variable has one kind of waiter, so a notification wakes
+/// only threads that can act on it (one shared variable made every batch of
+/// n writers cost about n² wake-ups):
+/// - `open`: callers waiting for a commit in flight to end;
+/// - `joined`: the leader, waiting for `waiting` to reach zero;
+/// - `done`: members waiting for their batch's outcome.
 #[derive(Default)]
 struct GroupCommit {
     state: Mutex<GroupState>,
-    wake: Condvar,
+    open: Condvar,
+    joined: Condvar,
+    done: Condvar,
 }
 
 #[derive(Default)]
@@ -327,6 +336,7 @@ impl RedbStore {
         let lock_err = || Error::storage("group commit lock poisoned");
         let mut st = group.state.lock().map_err(|_| lock_err())?;
         // Join the open batch, or lead a new one once no commit is in flight.
+        let mut queued = false;
         let leader = loop {
             if st.txn.is_some() {
                 break false;
@@ -339,8 +349,9 @@ impl RedbStore {
                 break true;
             }
             st.waiting += 1;
-            st = group.wake.wait(st).map_err(|_| lock_err())?;
+            st = group.open.wait(st).map_err(|_| lock_err())?;
             st.waiting -= 1;
+            queued = true;
         };
         let batch = st.batch;
         let mut own = Ok(());
@@ -356,9 +367,8 @@ impl RedbStore {
         st.members += 1;
         if leader {
             // Let everyone who queued behind the last commit join first.
-            group.wake.notify_all();
             while st.waiting > 0 && st.txn.is_some() {
-                st = group.wake.wait(st).map_err(|_| lock_err())?;
+                st = group.joined.wait(st).map_err(|_| lock_err())?;
             }
             let tx = st.txn.take();
             st.committing = true;
@@ -374,13 +384,19 @@ impl RedbStore {
             st.committing = false;
             if members > 1 {
                 st.outcomes.insert(batch, (outcome.clone(), members - 1));
+                group.done.notify_all();
             }
-            group.wake.notify_all();
+            if st.waiting > 0 {
+                group.open.notify_all();
+            }
             drop(st);
             return own.and(outcome);
         }
-        // A member: wait for the leader to record this batch's outcome.
-        group.wake.notify_all();
+        // A member: the last of those who queued lets the leader commit;
+        // then wait for the leader to record this batch's outcome.
+        if queued && st.waiting == 0 {
+            group.joined.notify_one();
+        }
         loop {
             if let Some((outcome, left)) = st.outcomes.get_mut(&batch) {
                 let outcome = outcome.clone();
@@ -390,7 +406,7 @@ impl RedbStore {
                 }
                 return own.and(outcome);
             }
-            st = group.wake.wait(st).map_err(|_| lock_err())?;
+            st = group.done.wait(st).map_err(|_| lock_err())?;
         }
     }
 
