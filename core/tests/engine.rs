@@ -398,6 +398,17 @@ fn postgres_location_without_the_feature_is_config_invalid() {
     assert!(err.detail().contains("postgres feature"), "{err}");
 }
 
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_url_demanding_tls_is_config_invalid() {
+    let clock = ManualClock::new(T0);
+    let loc = StoreLocation::parse("postgres://u:pw@127.0.0.1:1/app?sslmode=require");
+    let err = Engine::open_location(loc, config(&clock)).unwrap_err();
+    assert_eq!(err.code(), "config_invalid");
+    assert!(err.detail().contains("no TLS"), "{err}");
+    assert!(!err.to_string().contains("pw@"), "{err}");
+}
+
 #[test]
 fn file_persists_across_reopen_and_close_is_clean() {
     let dir = tempfile::tempdir().unwrap();

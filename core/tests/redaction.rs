@@ -261,6 +261,11 @@ fn no_public_type_formats_a_secret() {
     secrets.add("database password", "redaction-db-password");
     secrets.add("database password (query)", "redaction-query-password");
     debug_hidden!(secrets, StoreLocation::parse(url));
+    display_hidden!(secrets, StoreLocation::parse(url));
+    assert_eq!(
+        StoreLocation::parse(url).to_string(),
+        "postgres://db.internal:5432/auth"
+    );
 }
 
 /// Adds both tokens of a pair: each whole, and each signature.

@@ -148,8 +148,9 @@ class Event:
 class Engine:
     def __new__(
         cls,
-        path: str | os.PathLike[str] | None,
+        path: str | os.PathLike[str] | None = None,
         *,
+        store: str | None = None,
         signing_key: bytes | str,
         algorithm: str = "HS256",
         access_lifetime: _Seconds = 900,
@@ -202,6 +203,8 @@ class Engine:
     def audience(self) -> str | None: ...
     @property
     def leeway(self) -> int: ...
+    @property
+    def store(self) -> str: ...
     @property
     def pat_prefix(self) -> str: ...
 

@@ -76,6 +76,36 @@ def test_bad_settings_are_check_errors(
     assert expected in ids(settings, tessera)
 
 
+@pytest.mark.parametrize(
+    "store",
+    ["sqlite:///tokens.db", "/var/lib/tessera.redb", "postgres://", 42, b"postgres://db/x"],
+)
+def test_store_must_be_a_postgres_url(settings: Any, tmp_path: Path, store: object) -> None:
+    assert ids(settings, {"STORE": store, "DATABASE_PATH": tmp_path / "t.redb"}) == ["tessera.E008"]
+
+
+def test_store_and_database_path_exclude_each_other(settings: Any, tmp_path: Path) -> None:
+    tessera = {"STORE": "postgres://db.internal/site", "DATABASE_PATH": tmp_path / "t.redb"}
+    assert ids(settings, tessera) == ["tessera.E008"]
+
+
+def test_a_store_url_is_read_without_connecting(settings: Any) -> None:
+    # Nothing listens on port 1: the checks must not try to connect.
+    url = "postgres://tessera:s3cret-pw@127.0.0.1:1/site"
+    settings.TESSERA = {"STORE": url}
+    assert check_settings() == []
+    options = conf.tessera_settings()
+    assert (options.store, options.database_path) == (url, None)
+    assert options.engine_options()["store"] == url
+
+
+def test_a_bad_store_message_does_not_show_the_url(settings: Any) -> None:
+    settings.TESSERA = {"STORE": "mysql://root:s3cret-pw@db/site"}
+    [message] = check_settings()
+    assert "s3cret-pw" not in message.msg
+    assert "mysql://" in message.msg
+
+
 def test_unknown_keys_get_a_suggestion(settings: Any) -> None:
     settings.TESSERA = {"ACCESS_TOKEN_LIFETIM": 60}
     [message] = [m for m in check_settings() if m.id == "tessera.E002"]

@@ -11,24 +11,26 @@ use std::str::FromStr;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use tessera::{Algorithm, EngineConfig, Key, KeySet, PatConfig};
+use tessera::{Algorithm, EngineConfig, Key, KeySet, PatConfig, StoreLocation};
 
 use crate::convert::ClaimNames;
-use crate::errors::OrRaise;
+use crate::errors::{self, OrRaise};
 use crate::values::{NewPat, Pat, Session, TokenPair};
 use crate::{convert, events, fork};
 
 /// The token engine: issues, verifies and rotates JWTs, and keeps personal
-/// access tokens, in an embedded database (or in memory when `path` is
-/// None). Safe to share between threads; keeps working in a forked child
-/// when opened with `multi_process=True` (or in memory).
+/// access tokens, in an embedded database file (`path`), in PostgreSQL
+/// (`store="postgres://…"`), or in memory (neither). Safe to share between
+/// threads; keeps working in a forked child when opened with
+/// `multi_process=True`, on PostgreSQL, or in memory.
 #[pyclass(frozen, module = "tessera")]
 pub(crate) struct Engine {
     inner: tessera::Engine,
     /// Whether `events=` was given: only then is there a queue to deliver.
     has_events: bool,
     claim_names: ClaimNames,
-    path: Option<PathBuf>,
+    /// The store, as `StoreLocation` shows it: a URL never with credentials.
+    location: StoreLocation,
     algorithm: Algorithm,
     pat_prefix: String,
 }
@@ -55,13 +57,14 @@ impl Engine {
     // the text signature shows.
     #[new]
     #[pyo3(
-        text_signature = "(path, *, signing_key, algorithm='HS256', access_lifetime=900, \
+        text_signature = "(path=None, *, store=None, signing_key, algorithm='HS256', access_lifetime=900, \
         refresh_lifetime=1209600, leeway=0, issuer=None, audience=None, user_id_claim='user_id', \
         reuse_grace=0, pat_prefix='tsr_pat_', multi_process=False, events=None)"
     )]
     #[pyo3(signature = (
-        path,
+        path = None,
         *,
+        store = None,
         signing_key,
         algorithm = "HS256",
         access_lifetime = None,
@@ -79,6 +82,7 @@ impl Engine {
     fn new(
         py: Python<'_>,
         path: Option<PathBuf>,
+        store: Option<&str>,
         signing_key: &Bound<'_, PyAny>,
         algorithm: &str,
         access_lifetime: Option<&Bound<'_, PyAny>>,
@@ -92,6 +96,20 @@ impl Engine {
         multi_process: bool,
         events: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
+        let location = match (path, store) {
+            (Some(_), Some(_)) => {
+                return Err(errors::config(
+                    py,
+                    "give the engine a path or a store, not both",
+                ))
+            }
+            (Some(p), None) => StoreLocation::File(p),
+            (None, Some(s)) if s.trim().is_empty() => {
+                return Err(errors::config(py, "store is empty"))
+            }
+            (None, Some(s)) => StoreLocation::parse(s),
+            (None, None) => StoreLocation::Memory,
+        };
         let algorithm = Algorithm::from_str(algorithm).or_raise(py)?;
         let material = convert::key_material(signing_key)?;
         let key = Key::from_setting(algorithm, &material).or_raise(py)?;
@@ -131,17 +149,14 @@ impl Engine {
         };
         let inner = py
             .detach(|| {
-                fork::during_call(|| match &path {
-                    Some(p) => tessera::Engine::open(p, config),
-                    None => tessera::Engine::in_memory(config),
-                })
+                fork::during_call(|| tessera::Engine::open_location(location.clone(), config))
             })
             .or_raise(py)?;
         Ok(Engine {
             claim_names: ClaimNames::new(py, inner.validation()),
             inner,
             has_events,
-            path,
+            location,
             algorithm,
             pat_prefix: pat_prefix.to_owned(),
         })
@@ -312,6 +327,13 @@ impl Engine {
         self.inner.validation().leeway
     }
 
+    /// Where the engine keeps its state: "memory", the database file's
+    /// path, or a PostgreSQL URL without its user, password and parameters.
+    #[getter]
+    fn store(&self) -> String {
+        self.location.to_string()
+    }
+
     /// The prefix of every personal access token.
     #[getter]
     fn pat_prefix(&self) -> &str {
@@ -319,12 +341,13 @@ impl Engine {
     }
 
     fn __repr__(&self) -> String {
-        let path = self.path.as_ref().map_or_else(
-            || "None".to_owned(),
-            |p| format!("{:?}", p.display().to_string()),
-        );
+        let store = match &self.location {
+            StoreLocation::Memory => "None".to_owned(),
+            StoreLocation::File(_) => format!("{:?}", self.location.to_string()),
+            _ => format!("store={:?}", self.location.to_string()),
+        };
         format!(
-            "Engine({path}, algorithm={:?}, user_id_claim={:?})",
+            "Engine({store}, algorithm={:?}, user_id_claim={:?})",
             self.algorithm.name(),
             self.inner.validation().user_id_claim
         )

@@ -140,19 +140,30 @@ impl StoreLocation {
 }
 
 /// Shows a URL without its user, password and parameters, which may hold
-/// credentials.
-impl fmt::Debug for StoreLocation {
+/// credentials: `postgres://host:port/db`, a file's path, or `memory`.
+impl fmt::Display for StoreLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StoreLocation::Memory => f.write_str("Memory"),
-            StoreLocation::File(path) => f.debug_tuple("File").field(path).finish(),
+            StoreLocation::Memory => f.write_str("memory"),
+            StoreLocation::File(path) => write!(f, "{}", path.display()),
             StoreLocation::Postgres(url) => {
                 let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
                 let rest = rest.split('?').next().unwrap_or_default();
                 let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
                 let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-                write!(f, "Postgres(\"{scheme}://{host}{path}\")")
+                write!(f, "{scheme}://{host}{path}")
             }
+        }
+    }
+}
+
+/// As [`fmt::Display`]: never the credentials of a URL.
+impl fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreLocation::Memory => f.write_str("Memory"),
+            StoreLocation::File(path) => f.debug_tuple("File").field(path).finish(),
+            StoreLocation::Postgres(_) => write!(f, "Postgres(\"{self}\")"),
         }
     }
 }

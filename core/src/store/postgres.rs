@@ -187,6 +187,14 @@ impl PostgresStore {
                 describe(&e)
             ))
         })?;
+        // This build links no TLS library: refuse a URL that demands TLS
+        // instead of failing at every connection attempt.
+        if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            return Err(Error::config(
+                "sslmode=require: this build has no TLS support; reach PostgreSQL \
+                 over a private network or a unix socket",
+            ));
+        }
         let connect_timeout = match config.get_connect_timeout() {
             Some(t) => *t,
             None => {

@@ -33,9 +33,10 @@ def check_settings(
         return messages
 
     # The engine is the judge of keys, algorithms, lifetimes and prefixes:
-    # build a throwaway one in memory with the same options.
+    # build a throwaway one in memory with the same options (never a
+    # connection to STORE: checks run before every management command).
     try:
-        with tessera.Engine(None, **parsed.engine_options()):
+        with tessera.Engine(None, **{**parsed.engine_options(), "store": None}):
             pass
     except (tessera.ConfigError, TypeError) as e:
         hint = None

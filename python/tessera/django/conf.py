@@ -26,12 +26,14 @@ from django.core.exceptions import ImproperlyConfigured
 
 #: Every key of ``TESSERA``, with its default. ``None`` for SIGNING_KEY and
 #: DATABASE_PATH means "derived": ``SECRET_KEY`` and ``BASE_DIR / "tessera.redb"``.
+#: ``STORE``, a ``postgres://`` URL, replaces the redb file with PostgreSQL.
 DEFAULTS: dict[str, Any] = {
     "SIGNING_KEY": None,
     "ALGORITHM": "HS256",
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
     "DATABASE_PATH": None,
+    "STORE": None,
     "PAT_PREFIX": "tsr_pat_",
     "USER_ID_FIELD": "pk",
     "USER_ID_CLAIM": "user_id",
@@ -90,6 +92,7 @@ class TesseraSettings:
     access_lifetime: timedelta
     refresh_lifetime: timedelta
     database_path: Path | None
+    store: str | None
     pat_prefix: str
     user_id_field: str
     user_id_claim: str
@@ -106,6 +109,7 @@ class TesseraSettings:
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`tessera.Engine`, except path and events."""
         return {
+            "store": self.store,
             "signing_key": self.signing_key,
             "algorithm": self.algorithm,
             "access_lifetime": self.access_lifetime,
@@ -184,13 +188,23 @@ def read() -> tuple[TesseraSettings | None, list[Problem]]:
             )
         )
 
-    database_path = _database_path(reader.value("DATABASE_PATH"), problems)
+    store = _store(reader.value("STORE"), problems)
+    if store is not None and raw.get("DATABASE_PATH") is not None:
+        problems.append(
+            Problem(
+                "tessera.E008",
+                "TESSERA sets both STORE and DATABASE_PATH.",
+                "Keep STORE for PostgreSQL, or DATABASE_PATH for a redb file.",
+            )
+        )
+    database_path = None if store else _database_path(reader.value("DATABASE_PATH"), problems)
     parsed = TesseraSettings(
         signing_key=signing_key,
         algorithm=reader.text("ALGORITHM"),
         access_lifetime=reader.duration("ACCESS_TOKEN_LIFETIME", positive=True),
         refresh_lifetime=reader.duration("REFRESH_TOKEN_LIFETIME", positive=True),
         database_path=database_path,
+        store=store,
         pat_prefix=reader.text("PAT_PREFIX"),
         user_id_field=reader.text("USER_ID_FIELD"),
         user_id_claim=reader.text("USER_ID_CLAIM"),
@@ -293,6 +307,24 @@ def _database_path(value: Any, problems: list[Problem]) -> Path | None:
             )
         )
     return path
+
+
+def _store(value: Any, problems: list[Problem]) -> str | None:
+    if value is None:
+        return None
+    scheme = value.partition("://")[0].lower() if isinstance(value, str) else ""
+    if scheme not in ("postgres", "postgresql") or not value.partition("://")[2]:
+        shown = f"{scheme}://…" if scheme else type(value).__name__
+        problems.append(
+            Problem(
+                "tessera.E008",
+                f"TESSERA['STORE'] must be None or a postgres:// URL, not {shown}.",
+                'For example "postgres://tessera@db.internal:5432/site"; '
+                "a redb file is set with DATABASE_PATH.",
+            )
+        )
+        return None
+    return value
 
 
 def _header_types(value: Any, problems: list[Problem]) -> tuple[str, ...]:

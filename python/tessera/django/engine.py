@@ -3,7 +3,8 @@
 
 Invariants:
 
-- At most one engine per process is open through this module. A forked
+- At most one engine per process is open through this module, on the redb
+  file of ``DATABASE_PATH`` or the PostgreSQL database of ``STORE``. A forked
   child never uses the engine it inherited: the ``after_in_child`` hook
   forgets it, and the child's first call opens its own. (The inherited
   object is safe to drop in the child; the core leaves the parent's

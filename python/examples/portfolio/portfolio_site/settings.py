@@ -3,6 +3,9 @@
 Environment variables, all optional:
 
 - ``PORTFOLIO_DATA_DIR``: where both databases live (default ``var/`` here);
+- ``PORTFOLIO_POSTGRES``: a ``postgres://user[:password]@host:port/db`` URL.
+  When set, users and tokens both live in that PostgreSQL database instead,
+  so several hosts (or several gunicorn instances) can serve one site;
 - ``PORTFOLIO_SECRET_KEY``: Django's SECRET_KEY, which also signs the
   tokens (the default is for the demo only);
 - ``PORTFOLIO_DEBUG``: ``0`` to turn DEBUG off.
@@ -11,6 +14,7 @@ Environment variables, all optional:
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("PORTFOLIO_DATA_DIR", BASE_DIR / "var"))
@@ -58,8 +62,26 @@ TEMPLATES = [
     },
 ]
 
+POSTGRES = os.environ.get("PORTFOLIO_POSTGRES")
+
+
+def _postgres_database(url: str) -> dict[str, object]:
+    """Django's DATABASES entry for a postgres:// URL."""
+    parts = urlsplit(url)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+    }
+
+
 DATABASES = {
-    "default": {
+    "default": _postgres_database(POSTGRES)
+    if POSTGRES
+    else {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DATA_DIR / "portfolio.sqlite3",
     }
@@ -81,7 +103,8 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 
 TESSERA = {
-    "DATABASE_PATH": DATA_DIR / "tessera.redb",
+    # One redb file on this host, or the PostgreSQL database every host shares.
+    **({"STORE": POSTGRES} if POSTGRES else {"DATABASE_PATH": DATA_DIR / "tessera.redb"}),
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
     # Gunicorn's prefork workers share the token database (the default).

@@ -5,7 +5,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from tessera.django.conf import tessera_settings
 from tessera.django.engine import get_engine
 
 
@@ -16,12 +15,13 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        stats = dict(get_engine().stats())
+        engine = get_engine()
+        stats = dict(engine.stats())
         if options["json"]:
             self.stdout.write(json.dumps(stats, sort_keys=True))
             return
-        path = tessera_settings().database_path
-        self.stdout.write(f"database: {path if path is not None else '(in memory)'}")
+        where = engine.store
+        self.stdout.write(f"database: {'(in memory)' if where == 'memory' else where}")
         width = max(len(k) for k in stats)
         for key, value in stats.items():
             self.stdout.write(f"{key.ljust(width)}  {value}")

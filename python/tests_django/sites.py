@@ -1,0 +1,159 @@
+"""The example site under gunicorn, for the tests that cross processes.
+
+Everything is bounded: loopback only, timeouts on every wait, and the
+server is stopped however the test ends.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SITE = HERE.parent / "examples" / "portfolio"
+
+Result = tuple[int, Any, str]
+
+
+@dataclass
+class Site:
+    port: int
+    env: dict[str, str]
+    demo_output: str = ""
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Result:
+        """(status, JSON body or None, worker pid) of one request on a new connection."""
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, json.dumps(body) if body is not None else None, headers)
+            response = conn.getresponse()
+            raw = response.read()
+            pid = response.getheader("X-Worker-Pid", "")
+            is_json = response.getheader("Content-Type", "").startswith("application/json")
+        finally:
+            conn.close()
+        return response.status, json.loads(raw) if raw and is_json else None, pid
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def site_env(data: Path, **extra: str) -> dict[str, str]:
+    """The environment of the example site with the test settings."""
+    path = [str(HERE), str(SITE)]
+    if os.environ.get("PYTHONPATH"):
+        path.append(os.environ["PYTHONPATH"])
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(path),
+        "PORTFOLIO_DATA_DIR": str(data),
+        "DJANGO_SETTINGS_MODULE": "gunicorn_settings",
+        **extra,
+    }
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=SITE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], port: int, workers: int, log_path: Path) -> Iterator[Site]:
+    """The site served by gunicorn with `workers` sync workers, once it answers."""
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn",
+                "--workers", str(workers), "--worker-class", "sync",
+                "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "5",
+                "portfolio_site.wsgi:application",
+            ],
+            cwd=SITE,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            site = Site(port, env)
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if site.call("GET", "/login/")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                assert server.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+            yield site
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+
+
+def at_once(n: int, request: Callable[[int], Result]) -> list[Result]:
+    """Runs `request(i)` on `n` threads released together; their results."""
+    barrier = threading.Barrier(n, timeout=30)
+    results: list[Result] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            result = request(i)
+            with lock:
+                results.append(result)
+        except BaseException as e:
+            with lock:
+                errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert len(results) == n
+    return results
+
+
+def log_in(site: Site) -> dict[str, str]:
+    """The demo user's token pair (the user `portfolio_demo` creates)."""
+    status, body, _ = site.call(
+        "POST",
+        "/api/v1/auth/login/email/",
+        {"email": "demo@example.com", "password": "portfolio-demo-password"},
+    )
+    assert status == 200, body
+    return body["tokens"]
