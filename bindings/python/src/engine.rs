@@ -49,6 +49,27 @@ impl Engine {
         }
         result.or_raise(py)
     }
+
+    /// Like [`Engine::call`] for a read that cannot block for long: on a
+    /// redb store (file or memory), verification is a few microseconds of
+    /// CPU and one read transaction, less than releasing and retaking the
+    /// GIL costs. No fork can start while this thread holds the GIL, so it
+    /// needs no fork gate either. On PostgreSQL the read is a network round
+    /// trip, and the GIL is released as for every other call.
+    fn read_call<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl Send + FnOnce(&tessera::Engine) -> tessera::Result<T>,
+    ) -> PyResult<T> {
+        if matches!(self.location, StoreLocation::Postgres(_)) {
+            return self.call(py, f);
+        }
+        let result = f(&self.inner);
+        if self.has_events {
+            events::deliver(py)?;
+        }
+        result.or_raise(py)
+    }
 }
 
 #[pymethods]
@@ -179,13 +200,13 @@ impl Engine {
 
     /// Verifies an access token and returns its claims.
     fn verify_access<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyDict>> {
-        let claims = self.call(py, |e| e.verify_access(token))?;
+        let claims = self.read_call(py, |e| e.verify_access(token))?;
         convert::claims_dict(py, &self.claim_names, &claims)
     }
 
     /// Verifies a refresh token without spending it and returns its claims.
     fn verify_refresh<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyDict>> {
-        let claims = self.call(py, |e| e.verify_refresh(token))?;
+        let claims = self.read_call(py, |e| e.verify_refresh(token))?;
         convert::claims_dict(py, &self.claim_names, &claims)
     }
 
