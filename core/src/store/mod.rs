@@ -10,7 +10,10 @@
 
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+mod process_local;
 pub(crate) mod redb;
+
+pub(crate) use process_local::ProcessLocal;
 
 use std::fmt;
 use std::path::PathBuf;

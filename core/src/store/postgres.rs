@@ -25,11 +25,10 @@
 //!   sees each at its own moment; the engine tolerates that because records
 //!   only move forward (active, then rotated or revoked, then purged) and
 //!   every such closure treats a missing record as gone;
-//! - connections are made by the process that uses them. The pool remembers
-//!   the pid that built it; a process that finds another pid is a child of
-//!   `fork()`: it builds its own pool and leaks the inherited one without
-//!   touching it, since dropping a parent's `Client` sends Terminate over
-//!   the parent's socket;
+//! - connections are made by the process that uses them. The pool is a
+//!   [`ProcessLocal`]: a child of `fork()` builds its own pool and leaks the
+//!   inherited one without touching it, since dropping a parent's `Client`
+//!   sends Terminate over the parent's socket;
 //! - an unreachable server makes calls fail with `storage_error` after at
 //!   most the connect timeout; the pool keeps reconnecting in the background
 //!   and discards broken connections, so calls succeed again once the server
@@ -47,13 +46,12 @@ use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::RwLock;
 use std::time::Duration;
 
 use postgres::types::{FromSql, ToSql};
 use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement, Transaction};
 
-use super::{ReadTx, Store, StoreStats, WriteTx};
+use super::{ProcessLocal, ReadTx, Store, StoreStats, WriteTx};
 use crate::error::{Error, Result};
 use crate::records::{
     Digest32, FamilyRecord, FamilyState, Id16, PatRecord, RefreshRecord, RefreshState, RevokeReason,
@@ -150,7 +148,7 @@ CREATE INDEX tessera_pat_user ON tessera_pat (user_id, created_at, id);
 
 /// A PostgreSQL database holding the engine's records, safe across `fork()`.
 pub(crate) struct PostgresStore {
-    handle: RwLock<PoolHandle>,
+    handle: ProcessLocal<Pool>,
     /// Kept to build a new pool in a forked child.
     config: postgres::Config,
     /// How long a call waits for a connection.
@@ -160,23 +158,6 @@ pub(crate) struct PostgresStore {
 }
 
 type Pool = r2d2::Pool<Manager>;
-
-struct PoolHandle {
-    /// `None` once closed.
-    pool: Option<Pool>,
-    /// The process that built `pool`; only it may use or drop it.
-    pid: u32,
-}
-
-impl Drop for PoolHandle {
-    fn drop(&mut self) {
-        if self.pid != std::process::id() {
-            // Inherited across fork(): dropping would close the parent's
-            // connections from the child.
-            std::mem::forget(self.pool.take());
-        }
-    }
-}
 
 impl PostgresStore {
     /// Connects to the database at `url` and creates or migrates the schema.
@@ -206,10 +187,7 @@ impl PostgresStore {
             config.application_name("tessera");
         }
         let store = PostgresStore {
-            handle: RwLock::new(PoolHandle {
-                pool: Some(build_pool(&config, connect_timeout)),
-                pid: std::process::id(),
-            }),
+            handle: ProcessLocal::new(build_pool(&config, connect_timeout)),
             config,
             connect_timeout,
             transactions: AtomicU64::new(0),
@@ -277,35 +255,11 @@ impl PostgresStore {
 
     /// The pool of this process, rebuilt after a fork.
     fn pool(&self) -> Result<Pool> {
-        let pid = std::process::id();
-        {
-            let h = self
-                .handle
-                .read()
-                .map_err(|_| Error::storage("lock poisoned"))?;
-            if h.pid == pid {
-                return h
-                    .pool
-                    .clone()
-                    .ok_or_else(|| Error::storage("the engine is closed"));
-            }
-        }
-        let mut h = self
-            .handle
-            .write()
-            .map_err(|_| Error::storage("lock poisoned"))?;
-        if h.pid != pid {
-            let inherited = h.pool.take();
+        self.handle.get(|inherited| {
             let was_open = inherited.is_some();
             std::mem::forget(inherited);
-            h.pid = pid;
-            if was_open {
-                h.pool = Some(build_pool(&self.config, self.connect_timeout));
-            }
-        }
-        h.pool
-            .clone()
-            .ok_or_else(|| Error::storage("the engine is closed"))
+            Ok(was_open.then(|| build_pool(&self.config, self.connect_timeout)))
+        })
     }
 
     fn checkout(&self, pool: &Pool) -> Result<r2d2::PooledConnection<Manager>> {
@@ -385,17 +339,9 @@ impl PostgresStore {
     }
 
     fn close_pool(&self) -> Result<()> {
-        let mut h = self
-            .handle
-            .write()
-            .map_err(|_| Error::storage("lock poisoned"))?;
-        if h.pid != std::process::id() {
-            std::mem::forget(h.pool.take());
-            return Ok(());
-        }
         // Connections checked out by in-flight calls close when those
         // calls return them.
-        h.pool = None;
+        drop(self.handle.take()?);
         Ok(())
     }
 }

@@ -2,10 +2,10 @@
 //!
 //! Invariants:
 //! - every write transaction commits with `Durability::Immediate`;
-//! - the handle remembers the pid that opened it. A process that finds a
-//!   different pid is a child of `fork()`: it opens its own handle and
-//!   leaks the inherited one without using or dropping it, since closing a
-//!   parent's handle from the child loses writes or corrupts state;
+//! - the handle is a [`ProcessLocal`]: a child of `fork()` opens its own
+//!   handle and leaks the inherited one without using or dropping it, since
+//!   closing a parent's handle from the child loses writes or corrupts
+//!   state (an in-memory database is the child's own copy, and is kept);
 //! - with `multi_process`, the file opens in `ConcurrencyMode::MultiWriter`
 //!   so that processes serialise on redb's writer lock; without it, the
 //!   file is exclusive to one process.
@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex};
 
 use redb::backends::InMemoryBackend;
 use redb::{
@@ -21,7 +21,7 @@ use redb::{
     ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
 
-use super::{ReadTx, Store, StoreStats, WriteTx};
+use super::{ProcessLocal, ReadTx, Store, StoreStats, WriteTx};
 use crate::error::{Error, Result};
 use crate::records::{self, tables, Digest32, FamilyRecord, Id16, PatRecord, RefreshRecord};
 
@@ -47,7 +47,7 @@ fn storage<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Error {
 
 /// An open redb database, safe across `fork()`.
 pub(crate) struct RedbStore {
-    handle: RwLock<Handle>,
+    handle: ProcessLocal<Arc<Database>>,
     path: Option<Arc<Path>>,
     multi_process: bool,
     /// Transactions begun, read or write; tests use it to prove that a
@@ -55,25 +55,6 @@ pub(crate) struct RedbStore {
     transactions: AtomicU64,
     /// Shares durable commits between concurrent writers; `None` when off.
     group: Option<GroupCommit>,
-}
-
-struct Handle {
-    /// `None` once closed.
-    db: Option<Arc<Database>>,
-    /// The process that opened `db`; only it may use or drop it.
-    pid: u32,
-}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        if self.pid != std::process::id() {
-            // Inherited across fork(): dropping would close the parent's
-            // database from the child.
-            if let Some(db) = self.db.take() {
-                std::mem::forget(db);
-            }
-        }
-    }
 }
 
 impl RedbStore {
@@ -89,10 +70,7 @@ impl RedbStore {
         }
         let db = open_file(path, multi_process)?;
         let store = RedbStore {
-            handle: RwLock::new(Handle {
-                db: Some(Arc::new(db)),
-                pid: std::process::id(),
-            }),
+            handle: ProcessLocal::new(Arc::new(db)),
             path: Some(Arc::from(path)),
             multi_process,
             transactions: AtomicU64::new(0),
@@ -108,10 +86,7 @@ impl RedbStore {
             .create_with_backend(InMemoryBackend::new())
             .map_err(storage("cannot create the in-memory database"))?;
         let store = RedbStore {
-            handle: RwLock::new(Handle {
-                db: Some(Arc::new(db)),
-                pid: std::process::id(),
-            }),
+            handle: ProcessLocal::new(Arc::new(db)),
             path: None,
             multi_process: false,
             transactions: AtomicU64::new(0),
@@ -166,43 +141,21 @@ impl RedbStore {
 
     /// The database for this process, reopened after a fork.
     fn db(&self) -> Result<Arc<Database>> {
-        let pid = std::process::id();
-        {
-            let h = self
-                .handle
-                .read()
-                .map_err(|_| Error::storage("lock poisoned"))?;
-            if h.pid == pid {
-                return h
-                    .db
-                    .clone()
-                    .ok_or_else(|| Error::storage("the engine is closed"));
-            }
-        }
-        let mut h = self
-            .handle
-            .write()
-            .map_err(|_| Error::storage("lock poisoned"))?;
-        if h.pid != pid {
-            let inherited = h.db.take();
-            h.pid = pid;
-            match &self.path {
-                Some(path) => {
-                    std::mem::forget(inherited);
-                    if !self.multi_process {
-                        return Err(Error::storage(
-                            "the engine was opened before fork() without multi_process; \
-                             the parent holds the file exclusively",
-                        ));
-                    }
-                    h.db = Some(Arc::new(open_file(path, true)?));
+        self.handle.get(|inherited| match &self.path {
+            // An in-memory database is the child's own copy.
+            None => Ok(inherited),
+            Some(_) if inherited.is_none() => Ok(None),
+            Some(path) => {
+                std::mem::forget(inherited);
+                if !self.multi_process {
+                    return Err(Error::storage(
+                        "the engine was opened before fork() without multi_process; \
+                         the parent holds the file exclusively",
+                    ));
                 }
-                // An in-memory database is the child's own copy.
-                None => h.db = inherited,
+                Ok(Some(Arc::new(open_file(path, true)?)))
             }
-        }
-        h.db.clone()
-            .ok_or_else(|| Error::storage("the engine is closed"))
+        })
     }
 
     /// Runs `f` in one write transaction, committed durably if it succeeds.
@@ -235,15 +188,7 @@ impl RedbStore {
 
     /// Closes the database; later calls fail with `storage_error`.
     fn close_db(&self) -> Result<()> {
-        let mut h = self
-            .handle
-            .write()
-            .map_err(|_| Error::storage("lock poisoned"))?;
-        if h.pid != std::process::id() {
-            std::mem::forget(h.db.take());
-            return Ok(());
-        }
-        if let Some(db) = h.db.take() {
+        if let Some(db) = self.handle.take()? {
             // Other threads may hold clones for in-flight calls; the
             // database closes when the last of them finishes.
             if let Ok(db) = Arc::try_unwrap(db) {
