@@ -100,13 +100,22 @@ fn decode_exact(text: &[u8], out: &mut [u8]) -> Option<()> {
     // Invalid bytes are collected over the whole text and checked once:
     // what was written before the check is discarded with the result.
     let mut seen = 0;
-    for (g, o) in groups.chunks_exact(4).zip(dst.chunks_exact_mut(3)) {
-        let (a, b, c, d) = (sextet(g[0]), sextet(g[1]), sextet(g[2]), sextet(g[3]));
-        seen |= a | b | c | d;
-        let [_, x, y, z] = (a << 18 | b << 12 | c << 6 | d).to_be_bytes();
-        o[0] = x;
-        o[1] = y;
-        o[2] = z;
+    // Eight characters (six bytes) at a time, then the last group of four
+    // if there is one.
+    let mut pairs = groups.chunks_exact(8);
+    let mut out_pairs = dst.chunks_exact_mut(6);
+    for (g, o) in (&mut pairs).zip(&mut out_pairs) {
+        let s = |i: usize| u64::from(DECODE[usize::from(g[i])]);
+        let (a, b, c, d, e, f, h, k) = (s(0), s(1), s(2), s(3), s(4), s(5), s(6), s(7));
+        seen |= a | b | c | d | e | f | h | k;
+        let n = a << 42 | b << 36 | c << 30 | d << 24 | e << 18 | f << 12 | h << 6 | k;
+        o.copy_from_slice(&n.to_be_bytes()[2..]);
+    }
+    if let ([w, x, y, z], [p, q, r]) = (pairs.remainder(), out_pairs.into_remainder()) {
+        let (a, b, c, d) = (sextet(*w), sextet(*x), sextet(*y), sextet(*z));
+        seen |= u64::from(a | b | c | d);
+        let [_, n0, n1, n2] = (a << 18 | b << 12 | c << 6 | d).to_be_bytes();
+        (*p, *q, *r) = (n0, n1, n2);
     }
     match *tail {
         [] => {}
@@ -114,7 +123,7 @@ fn decode_exact(text: &[u8], out: &mut [u8]) -> Option<()> {
             let (a, b) = (sextet(a), sextet(b));
             // The low four bits of the last sextet are padding and must be
             // zero, or a second spelling would decode to the same byte.
-            seen |= a | b;
+            seen |= u64::from(a | b);
             if b & 0x0f != 0 {
                 return None;
             }
@@ -124,7 +133,7 @@ fn decode_exact(text: &[u8], out: &mut [u8]) -> Option<()> {
         [a, b, c] => {
             let (a, b, c) = (sextet(a), sextet(b), sextet(c));
             // Likewise the low two bits.
-            seen |= a | b | c;
+            seen |= u64::from(a | b | c);
             if c & 0x03 != 0 {
                 return None;
             }
@@ -135,7 +144,7 @@ fn decode_exact(text: &[u8], out: &mut [u8]) -> Option<()> {
         // `decoded_len` rejected a remainder of one character.
         _ => return None,
     }
-    (seen & u32::from(INVALID) == 0).then_some(())
+    (seen & u64::from(INVALID) == 0).then_some(())
 }
 
 #[cfg(test)]
@@ -185,6 +194,23 @@ mod tests {
         assert_eq!(out, b"abc");
         assert!(!decode_into(b"YWJ=", &mut out));
         assert!(out.is_empty());
+    }
+
+    /// One byte outside the alphabet is caught wherever it stands, in the
+    /// eight-character blocks, the last group of four and the tail alike.
+    #[test]
+    fn a_bad_byte_anywhere_is_refused() {
+        for len in 0..40u8 {
+            let bytes: Vec<u8> = (0..len).map(|i| i.wrapping_mul(91)).collect();
+            let text = encode(&bytes).into_bytes();
+            for at in 0..text.len() {
+                for bad in [b'=', b'+', b'.', 0x80, 0xff] {
+                    let mut t = text.clone();
+                    t[at] = bad;
+                    assert_eq!(decode(&t), None, "{t:?}");
+                }
+            }
+        }
     }
 
     /// Every text of up to three characters, over the alphabet and the
