@@ -49,6 +49,15 @@ impl fmt::Display for TokenType {
     }
 }
 
+/// Whether `s` is 32 lowercase hex digits. Every byte is tested, with
+/// no early exit, so that the test compiles to a few vector operations
+/// rather than a branch per byte: every jti and sid is checked this way.
+fn is_hex128(s: &[u8]) -> bool {
+    s.len() == 32
+        && s.iter()
+            .fold(true, |ok, &b| ok & matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 macro_rules! hex128 {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
@@ -58,8 +67,7 @@ macro_rules! hex128 {
         impl $name {
             /// Checks and wraps 32 lowercase hex characters.
             pub fn parse(s: &str) -> Option<Self> {
-                (s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-                    .then(|| $name(s.to_owned()))
+                is_hex128(s.as_bytes()).then(|| $name(s.to_owned()))
             }
 
             /// A fresh random value (128 bits from the system CSPRNG).
@@ -507,6 +515,28 @@ fn numeric_date(v: Option<Value>, name: &'static str) -> Result<Option<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex128_takes_only_32_lowercase_hex_digits() {
+        let good = b"0123456789abcdef0123456789abcdef";
+        assert!(is_hex128(good));
+        assert!(Jti::parse("0123456789abcdef0123456789abcdef").is_some());
+        assert!(FamilyId::parse("fedcba9876543210fedcba9876543210").is_some());
+        assert!(!is_hex128(&good[..31]));
+        assert!(!is_hex128(b"0123456789abcdef0123456789abcdef0"));
+        for at in [0, 7, 8, 15, 16, 31] {
+            for b in 0..=255u8 {
+                let mut s = *good;
+                s[at] = b;
+                assert_eq!(
+                    is_hex128(&s),
+                    b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+                    "{b:#x} at {at}"
+                );
+            }
+        }
+        assert!(Jti::parse("0123456789ABCDEF0123456789abcdef").is_none());
+    }
 
     fn payload(extra: &str) -> Vec<u8> {
         format!(

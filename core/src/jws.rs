@@ -85,6 +85,22 @@ pub struct Verified<'k> {
 
 /// Parses a compact JWS and checks its signature with a key from `keys`.
 pub fn verify<'k>(keys: &'k KeySet, token: &str, limits: &Limits) -> Result<Verified<'k>> {
+    verify_then(keys, token, limits, |key, payload| {
+        Ok(Verified {
+            key,
+            payload: payload.to_vec(),
+        })
+    })
+}
+
+/// Like [`verify`], but lends the payload to `read` instead of returning
+/// it, so that the payload of a typical token is decoded on the stack.
+pub(crate) fn verify_then<'k, T>(
+    keys: &'k KeySet,
+    token: &str,
+    limits: &Limits,
+    read: impl FnOnce(&'k Key, &[u8]) -> Result<T>,
+) -> Result<T> {
     if token.len() > limits.max_token_bytes {
         return Err(Error::invalid("token exceeds the size limit"));
     }
@@ -95,10 +111,15 @@ pub fn verify<'k>(keys: &'k KeySet, token: &str, limits: &Limits) -> Result<Veri
     let key = select_key(keys, header, limits)?;
     // Header and payload segments are checked for canonical base64url even
     // before the signature, so a malformed token never reaches the crypto.
-    let mut payload_bytes = Vec::with_capacity(payload.len() / 4 * 3 + 3);
-    if !b64::decode_into(payload, &mut payload_bytes) {
-        return Err(Error::invalid("payload is not canonical base64url"));
-    }
+    // A payload too long for the stack buffer (or not canonical: the
+    // allocating decoder then says so) takes the allocating path.
+    let mut small_payload = [0u8; 768];
+    let mut large_payload = Vec::new();
+    let payload_bytes: &[u8] = match b64::decode_slice(payload, &mut small_payload) {
+        Some(n) => &small_payload[..n],
+        None if b64::decode_into(payload, &mut large_payload) => &large_payload,
+        None => return Err(Error::invalid("payload is not canonical base64url")),
+    };
     // HMAC, ECDSA and Ed25519 signatures decode on the stack. RSA keys, and
     // a signature too long for the buffer, take the allocating path, which
     // applies the same strict rules.
@@ -124,10 +145,7 @@ pub fn verify<'k>(keys: &'k KeySet, token: &str, limits: &Limits) -> Result<Veri
     if !key.verify(signing_input, sig) {
         return Err(Error::invalid("signature does not verify"));
     }
-    Ok(Verified {
-        key,
-        payload: payload_bytes,
-    })
+    read(key, payload_bytes)
 }
 
 /// Signs `payload` with `key` into a compact JWS whose header is

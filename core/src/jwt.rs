@@ -49,7 +49,8 @@ impl Jwt {
 
     /// Verifies the signature, then the claims at time `now`.
     pub fn verify(&self, token: &str, expected: Option<TokenType>, now: i64) -> Result<Claims> {
-        let verified = jws::verify(&self.keys, token, &self.validation.limits)?;
-        self.validation.validate(&verified.payload, expected, now)
+        jws::verify_then(&self.keys, token, &self.validation.limits, |_, payload| {
+            self.validation.validate(payload, expected, now)
+        })
     }
 }

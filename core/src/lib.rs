@@ -24,6 +24,8 @@ pub use clock::{system_clock, Clock, ManualClock, SharedClock, SystemClock};
 pub use engine::{Engine, EngineConfig, Session, Stats, TokenPair};
 pub use error::{Error, Result};
 pub use events::{Event, EventKind, EventSink};
+#[doc(hidden)]
+pub use json::differential as json_differential;
 pub use jws::Limits;
 pub use jwt::Jwt;
 #[doc(hidden)]

@@ -3,6 +3,10 @@
 //! checksum, and the claims encoder.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -11,6 +15,15 @@ use tessera::pat::{check_format, codec, CHECKSUM_CHARS, SECRET_CHARS};
 use tessera::{base64url, Claims, FamilyId, Jti, TokenType, UserId, Validation, MAX_NUMERIC_DATE};
 
 const B64URL: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/// The `base64` crate's strict URL-safe engine, the reference the
+/// hand-written decoder must agree with.
+const STRICT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
 const BASE62: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 proptest! {
@@ -27,6 +40,29 @@ proptest! {
         if let Some(bytes) = base64url::decode(text.as_bytes()) {
             prop_assert_eq!(base64url::encode(&bytes), text);
         }
+    }
+
+    /// Tessera's decoder agrees with the `base64` crate's strict engine on
+    /// near-alphabet text: the same bytes, or the same refusal.
+    #[test]
+    fn base64url_decodes_as_the_strict_engine(text in "[A-Za-z0-9_=+/ .-]{0,80}") {
+        prop_assert_eq!(base64url::decode(text.as_bytes()), STRICT.decode(&text).ok());
+    }
+
+    /// Likewise on arbitrary bytes, and on the encodings of arbitrary bytes
+    /// with one byte replaced.
+    #[test]
+    fn base64url_decodes_any_bytes_as_the_strict_engine(
+        text in vec(any::<u8>(), 0..80),
+        bytes in vec(any::<u8>(), 1..60),
+        at in any::<prop::sample::Index>(),
+        with in any::<u8>(),
+    ) {
+        prop_assert_eq!(base64url::decode(&text), STRICT.decode(&text).ok());
+        let mut near = base64url::encode(&bytes).into_bytes();
+        let i = at.index(near.len());
+        near[i] = with;
+        prop_assert_eq!(base64url::decode(&near), STRICT.decode(&near).ok());
     }
 
     #[test]

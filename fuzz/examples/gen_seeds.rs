@@ -23,6 +23,7 @@ fn main() {
     jws_verify(&root.join("jws_verify"));
     claims_seeds(&root.join("claims"));
     differential(&root.join("differential_hs256"));
+    json_differential(&root.join("json_differential"));
     pat_parse(&root.join("pat_parse"));
     record_decode(&root.join("record_decode"));
     engine_ops(&root.join("engine_ops"));
@@ -144,6 +145,72 @@ fn claims_seeds(dir: &Path) {
         br#" {"token_type":"access","exp":1700000900,"jti":"0123456789abcdef0123456789abcdef","user_id":"\u00e9\ud83d\ude00\n","x\/y":"\"\\"} "#
             .to_vec(),
     ));
+    write(dir, &seeds);
+}
+
+/// Documents for the JSON parser differential: a choice byte (see the
+/// target) and a document that reaches one rule of the parser, accepted or
+/// refused.
+fn json_differential(dir: &Path) {
+    let plain = Validation::default();
+    let mut docs: Vec<(&str, u8, Vec<u8>)> = vec![
+        ("access", 0, plain.encode(&claims(TokenType::Access))),
+        ("full", 0, plain.encode(&full_claims(TokenType::Refresh))),
+        (
+            "header",
+            1,
+            br#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#.to_vec(),
+        ),
+    ];
+    let texts: &[(&str, u8, &str)] = &[
+        (
+            "whitespace",
+            0,
+            " \t\r\n{ \"a\" : [ 1 , { \"b\" : null } ] , \"c\" :\"x\" }\n ",
+        ),
+        (
+            "escapes",
+            0,
+            r#"{"s":"\"\\\/\b\f\n\r\t\u0041\u00e9\ud83d\ude00","\u0061":1}"#,
+        ),
+        ("lone-surrogate", 0, r#"{"s":"\ud800"}"#),
+        ("trailing-surrogate", 0, r#"{"s":"\udc00\ud800"}"#),
+        (
+            "numbers",
+            2,
+            r#"{"a":[0,-0,1.5,-1e-7,1E+2,18446744073709551615,18446744073709551616,-9223372036854775808,-9223372036854775809,1e308,2.5e-324]}"#,
+        ),
+        ("number-range", 2, r#"{"a":1e400}"#),
+        ("leading-zero", 2, r#"{"a":01}"#),
+        ("duplicate-nested", 0, r#"{"o":{"k":1,"\u006b":2}}"#),
+        ("duplicate-slot", 0, r#"{"exp":1,"exp":2}"#),
+        ("depth-at-limit", 1, r#"{"a":[1]}"#),
+        ("depth-over", 1, r#"{"a":[[1]]}"#),
+        (
+            "deep",
+            2,
+            &format!("{{\"a\":{}1{}}}", "[".repeat(130), "]".repeat(130)),
+        ),
+        ("members", 1, r#"{"a":1,"b":2,"c":3,"d":4}"#),
+        ("items", 1, r#"{"a":[1,2,3,4]}"#),
+        ("long-name", 3, r#"{"ab":1}"#),
+        ("long-string", 1, r#"{"alg":"0123456789"}"#),
+        ("trailing-comma", 0, r#"{"a":[1,],"b":2,}"#),
+        ("not-object", 0, "[1]"),
+        ("trailing-data", 0, "{} x"),
+        ("control-char", 0, "{\"a\":\"\u{1}\"}"),
+    ];
+    for (label, choice, text) in texts {
+        docs.push((label, *choice, text.as_bytes().to_vec()));
+    }
+    let seeds: Vec<(String, Vec<u8>)> = docs
+        .into_iter()
+        .map(|(label, choice, doc)| {
+            let mut bytes = vec![choice];
+            bytes.extend_from_slice(&doc);
+            (label.to_string(), bytes)
+        })
+        .collect();
     write(dir, &seeds);
 }
 
