@@ -15,7 +15,10 @@ JNA_JAR := /usr/share/java/jna.jar
 # Where cargo puts the library; follows CARGO_TARGET_DIR when it is set.
 UNIFFI_TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 UNIFFI_LIB := $(UNIFFI_TARGET_DIR)/release/libtessera_uniffi.$(if $(filter Darwin,$(shell uname -s)),dylib,so)
-UNIFFI_BINDGEN := $(UNIFFI_TARGET_DIR)/release/uniffi-bindgen
+# The generator only reads the library's metadata: built unoptimised, it
+# compiles in about a third of the time of a release build (119 s against
+# 361 s from an empty target folder on two busy cores).
+UNIFFI_BINDGEN := $(UNIFFI_TARGET_DIR)/debug/uniffi-bindgen
 
 KOTLIN_BUILD := build/kotlin
 KOTLIN_GEN := $(KOTLIN_BUILD)/gen/uniffi/tessera/tessera.kt
@@ -34,9 +37,10 @@ kotlin-test: $(KOTLIN_JAR) uniffi-library $(JNA_JAR)
 	java -ea -Djna.library.path=$(UNIFFI_TARGET_DIR)/release \
 		-cp $(KOTLIN_JAR):$(JNA_JAR) tessera.bindings.test.TesseraTestKt
 
-## The library and the generator, in one cargo run (a no-op when fresh).
+## The library (release) and the generator (debug); no-ops when fresh.
 uniffi-library:
-	$(CARGO) build --release -p tessera-uniffi --features cli
+	$(CARGO) build --release -p tessera-uniffi --lib
+	$(CARGO) build -p tessera-uniffi --features cli --bin uniffi-bindgen
 
 # Generation rewrites its output only when the text changes, so that a
 # relinked but identical library does not cost a kotlinc run.
