@@ -157,3 +157,15 @@ def log_in(site: Site) -> dict[str, str]:
     )
     assert status == 200, body
     return body["tokens"]
+
+
+def one_winner(results: list[Result]) -> dict[str, str]:
+    """Checks that exactly one of concurrent refreshes of one token got a new
+    pair and every other was refused as a spent or revoked token; the pair."""
+    statuses = sorted(status for status, _, _ in results)
+    assert statuses == [200] + [401] * (len(results) - 1), statuses
+    for status, body, _ in results:
+        if status == 401:
+            assert body["error"]["code"] in {"refresh_reused", "token_revoked"}, body
+    [winner] = [body for status, body, _ in results if status == 200]
+    return winner
