@@ -34,6 +34,7 @@ use crate::pat::PatConfig;
 use crate::records::{
     jti_key, Digest32, FamilyRecord, FamilyState, Id16, RefreshRecord, RefreshState, RevokeReason,
 };
+use crate::sessions::{ActiveSessions, Lookup};
 #[cfg(feature = "postgres")]
 use crate::store::postgres::PostgresStore;
 use crate::store::redb::RedbStore;
@@ -202,6 +203,8 @@ pub struct Engine {
     pub(crate) clock: SharedClock,
     events: Option<Arc<dyn EventSink>>,
     pub(crate) store: Box<dyn Store>,
+    /// Sessions known to be active, when no other process writes the store.
+    sessions: Option<ActiveSessions>,
 }
 
 /// What a rotation transaction decided.
@@ -215,7 +218,13 @@ impl Engine {
     pub fn open(path: impl AsRef<Path>, config: EngineConfig) -> Result<Engine> {
         let settings = config.settings()?;
         let store = RedbStore::open(path.as_ref(), config.multi_process, config.group_commit)?;
-        Ok(Engine::assemble(config, settings, Box::new(store)))
+        // Without multi_process, redb locks the file to this process.
+        let exclusive = !config.multi_process;
+        let mut engine = Engine::assemble(config, settings, Box::new(store));
+        if exclusive {
+            engine.sessions = Some(ActiveSessions::new());
+        }
+        Ok(engine)
     }
 
     /// An engine over redb's in-memory backend: the same code path, with
@@ -223,7 +232,9 @@ impl Engine {
     pub fn in_memory(config: EngineConfig) -> Result<Engine> {
         let settings = config.settings()?;
         let store = RedbStore::in_memory(config.group_commit)?;
-        Ok(Engine::assemble(config, settings, Box::new(store)))
+        let mut engine = Engine::assemble(config, settings, Box::new(store));
+        engine.sessions = Some(ActiveSessions::new());
+        Ok(engine)
     }
 
     /// An engine over a PostgreSQL database, shared by every host that
@@ -263,6 +274,7 @@ impl Engine {
             clock: config.clock,
             events: config.events,
             store,
+            sessions: None,
         }
     }
 
@@ -333,11 +345,35 @@ impl Engine {
             .jwt
             .verify(token, Some(TokenType::Access), now)
             .and_then(|claims| {
-                self.store.read(|tx| check_not_revoked(tx, &claims))?;
+                self.check_session(&claims)?;
                 Ok(claims)
             });
         self.report_failure(&result, now);
         result
+    }
+
+    /// That the session of an access token is live: from the cache of
+    /// active sessions when it knows, else from the store.
+    fn check_session(&self, claims: &Claims) -> Result<()> {
+        let (Some(cache), Some(family)) = (&self.sessions, &claims.family) else {
+            return self.store.read(|tx| check_not_revoked(tx, claims));
+        };
+        let id = family.to_bytes();
+        match cache.lookup(&id) {
+            Lookup::Active => Ok(()),
+            Lookup::Unknown(generation) => {
+                self.store.read(|tx| check_not_revoked(tx, claims))?;
+                cache.insert(id, generation);
+                Ok(())
+            }
+        }
+    }
+
+    /// After a write that may have revoked or removed sessions.
+    fn forget_sessions(&self, family: Option<&Id16>) {
+        if let Some(cache) = &self.sessions {
+            cache.forget(family);
+        }
     }
 
     /// Verifies a refresh token without spending it: signature, claims, and
@@ -496,6 +532,14 @@ impl Engine {
             tx.put_refresh(&minted.refresh_key, &minted.refresh_record(rec.family))?;
             Ok(Rotation::Rotated)
         });
+        if !matches!(outcome, Ok(Rotation::Rotated)) {
+            // A replay revoked a family (which one the record said, not
+            // necessarily the claimed one).
+            self.forget_sessions(match &outcome {
+                Ok(Rotation::Reused(fid)) => Some(fid),
+                _ => None,
+            });
+        }
         let user = Some(claims.user_id.as_str());
         match outcome {
             Ok(Rotation::Rotated) => {
@@ -551,8 +595,13 @@ impl Engine {
                 )?;
                 Ok(None)
             }
-        })?;
-        let fam = revoked.map(|f| FamilyId::from_bytes(&f));
+        });
+        match &revoked {
+            Ok(Some(f)) => self.forget_sessions(Some(f)),
+            Ok(None) => {}
+            Err(_) => self.forget_sessions(None),
+        }
+        let fam = revoked?.map(|f| FamilyId::from_bytes(&f));
         self.emit(
             EventKind::Logout,
             now,
@@ -589,7 +638,9 @@ impl Engine {
             }
             tx.put_user_revoked(user.as_str(), now)?;
             Ok(count)
-        })?;
+        });
+        self.forget_sessions(None);
+        let count = count?;
         self.emit(EventKind::LogoutAll, now, Some(user.as_str()), None, None);
         Ok(count)
     }
@@ -644,7 +695,9 @@ impl Engine {
                     }
                 }
                 Ok((n, batch.len()))
-            })?;
+            });
+            self.forget_sessions(None);
+            let n = n?;
             removed += n.0;
             if n.1 < PURGE_BATCH {
                 break;
@@ -679,6 +732,9 @@ impl Engine {
     /// Closes the database. Later calls fail with `storage_error`. Dropping
     /// the engine closes it too.
     pub fn close(&self) -> Result<()> {
+        if let Some(cache) = &self.sessions {
+            cache.disable();
+        }
         self.store.close()
     }
 

@@ -16,6 +16,7 @@ mod keeper;
 mod keys;
 pub mod pat;
 mod records;
+mod sessions;
 mod store;
 mod verifier;
 

@@ -489,3 +489,106 @@ fn debug_output_redacts_tokens() {
     assert!(!shown.contains(&p.refresh));
     assert!(shown.contains("<redacted>"));
 }
+
+/// A single-process engine remembers active sessions, so a repeated
+/// `verify_access` needs no store read; every way a session ends is still
+/// seen by the very next verification.
+#[test]
+fn cached_sessions_still_see_every_revocation_at_once() {
+    let (e, clock) = engine();
+    let check_cache = !on_postgres();
+    let warm = |access: &str| {
+        e.verify_access(access).unwrap();
+        let before = e.store_transactions();
+        e.verify_access(access).unwrap();
+        if check_cache {
+            assert_eq!(
+                e.store_transactions(),
+                before,
+                "the second check read the store"
+            );
+        }
+    };
+
+    // Logout of one session.
+    let a = e.issue("1", no_claims()).unwrap();
+    let b = e.issue("1", no_claims()).unwrap();
+    warm(&a.access);
+    warm(&b.access);
+    e.revoke(&a.refresh).unwrap();
+    assert_eq!(
+        e.verify_access(&a.access).unwrap_err().code(),
+        "token_revoked"
+    );
+    e.verify_access(&b.access).unwrap();
+
+    // Reuse detection revokes the family.
+    let c = e.issue("2", no_claims()).unwrap();
+    clock.advance(1);
+    let c2 = e.refresh(&c.refresh).unwrap();
+    warm(&c.access);
+    warm(&c2.access);
+    assert_eq!(e.refresh(&c.refresh).unwrap_err().code(), "refresh_reused");
+    for access in [&c.access, &c2.access] {
+        assert_eq!(e.verify_access(access).unwrap_err().code(), "token_revoked");
+    }
+
+    // Logout everywhere.
+    warm(&b.access);
+    e.revoke_user("1").unwrap();
+    assert_eq!(
+        e.verify_access(&b.access).unwrap_err().code(),
+        "token_revoked"
+    );
+
+    // Closing: nothing is answered from memory any more.
+    let d = e.issue("3", no_claims()).unwrap();
+    warm(&d.access);
+    e.close().unwrap();
+    assert_eq!(
+        e.verify_access(&d.access).unwrap_err().code(),
+        "storage_error"
+    );
+}
+
+/// Verifications race a logout: once `revoke` has returned, no verification
+/// that starts afterwards succeeds, in any thread.
+#[test]
+fn no_verification_after_a_logout_returns_succeeds() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let (e, _) = engine();
+    let e = Arc::new(e);
+    for round in 0..40 {
+        let pair = e.issue(&format!("u{round}"), no_claims()).unwrap();
+        e.verify_access(&pair.access).unwrap();
+        let revoked = Arc::new(AtomicBool::new(false));
+        let stale = Arc::new(AtomicUsize::new(0));
+        let start = Arc::new(Barrier::new(5));
+        let checkers: Vec<_> = (0..4)
+            .map(|_| {
+                let (e, access) = (e.clone(), pair.access.clone());
+                let (revoked, stale, start) = (revoked.clone(), stale.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    for _ in 0..2_000 {
+                        let after_logout = revoked.load(Ordering::SeqCst);
+                        if e.verify_access(&access).is_ok() && after_logout {
+                            stale.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                })
+            })
+            .collect();
+        start.wait();
+        e.revoke(&pair.refresh).unwrap();
+        revoked.store(true, Ordering::SeqCst);
+        for c in checkers {
+            c.join().unwrap();
+        }
+        assert_eq!(stale.load(Ordering::SeqCst), 0, "round {round}");
+        assert_eq!(
+            e.verify_access(&pair.access).unwrap_err().code(),
+            "token_revoked"
+        );
+    }
+}
