@@ -219,12 +219,13 @@ impl Engine {
         let settings = config.settings()?;
         let store = RedbStore::open(path.as_ref(), config.multi_process, config.group_commit)?;
         // Without multi_process, redb locks the file to this process.
-        let exclusive = !config.multi_process;
-        let mut engine = Engine::assemble(config, settings, Box::new(store));
-        if exclusive {
-            engine.sessions = Some(ActiveSessions::new());
-        }
-        Ok(engine)
+        let only_writer = !config.multi_process;
+        Ok(Engine::assemble(
+            config,
+            settings,
+            Box::new(store),
+            only_writer,
+        ))
     }
 
     /// An engine over redb's in-memory backend: the same code path, with
@@ -232,9 +233,7 @@ impl Engine {
     pub fn in_memory(config: EngineConfig) -> Result<Engine> {
         let settings = config.settings()?;
         let store = RedbStore::in_memory(config.group_commit)?;
-        let mut engine = Engine::assemble(config, settings, Box::new(store));
-        engine.sessions = Some(ActiveSessions::new());
-        Ok(engine)
+        Ok(Engine::assemble(config, settings, Box::new(store), true))
     }
 
     /// An engine over a PostgreSQL database, shared by every host that
@@ -246,7 +245,7 @@ impl Engine {
     pub fn connect(url: &str, config: EngineConfig) -> Result<Engine> {
         let settings = config.settings()?;
         let store = PostgresStore::connect(url)?;
-        Ok(Engine::assemble(config, settings, Box::new(store)))
+        Ok(Engine::assemble(config, settings, Box::new(store), false))
     }
 
     /// Opens the store a setting names (see [`StoreLocation::parse`]). A
@@ -265,7 +264,14 @@ impl Engine {
         }
     }
 
-    fn assemble(config: EngineConfig, settings: Settings, store: Box<dyn Store>) -> Engine {
+    /// `only_writer`: no other process writes `store`, so the engine may
+    /// remember which sessions are active.
+    fn assemble(
+        config: EngineConfig,
+        settings: Settings,
+        store: Box<dyn Store>,
+        only_writer: bool,
+    ) -> Engine {
         Engine {
             // Validation was checked by `settings`; Jwt::new checks it again.
             jwt: Jwt::from_checked(config.keys, config.validation),
@@ -274,7 +280,7 @@ impl Engine {
             clock: config.clock,
             events: config.events,
             store,
-            sessions: None,
+            sessions: only_writer.then(ActiveSessions::new),
         }
     }
 
@@ -532,13 +538,11 @@ impl Engine {
             tx.put_refresh(&minted.refresh_key, &minted.refresh_record(rec.family))?;
             Ok(Rotation::Rotated)
         });
-        if !matches!(outcome, Ok(Rotation::Rotated)) {
-            // A replay revoked a family (which one the record said, not
-            // necessarily the claimed one).
-            self.forget_sessions(match &outcome {
-                Ok(Rotation::Reused(fid)) => Some(fid),
-                _ => None,
-            });
+        match &outcome {
+            Ok(Rotation::Rotated) => {}
+            // A replay revoked the family its record names.
+            Ok(Rotation::Reused(fid)) => self.forget_sessions(Some(fid)),
+            Err(_) => self.forget_sessions(None),
         }
         let user = Some(claims.user_id.as_str());
         match outcome {
