@@ -42,12 +42,7 @@ impl Engine {
         py: Python<'_>,
         f: impl Send + FnOnce(&tessera::Engine) -> tessera::Result<T>,
     ) -> PyResult<T> {
-        let inner = &self.inner;
-        let result = py.detach(|| fork::during_call(|| f(inner)));
-        if self.has_events {
-            events::deliver(py)?;
-        }
-        result.or_raise(py)
+        self.run(py, true, f)
     }
 
     /// Like [`Engine::call`] for a read that cannot block for long: on a
@@ -61,10 +56,23 @@ impl Engine {
         py: Python<'_>,
         f: impl Send + FnOnce(&tessera::Engine) -> tessera::Result<T>,
     ) -> PyResult<T> {
-        if matches!(self.location, StoreLocation::Postgres(_)) {
-            return self.call(py, f);
-        }
-        let result = f(&self.inner);
+        self.run(py, matches!(self.location, StoreLocation::Postgres(_)), f)
+    }
+
+    /// Runs `f`, without the GIL and inside the fork gate when `detach`,
+    /// then delivers its events.
+    fn run<T: Send>(
+        &self,
+        py: Python<'_>,
+        detach: bool,
+        f: impl Send + FnOnce(&tessera::Engine) -> tessera::Result<T>,
+    ) -> PyResult<T> {
+        let inner = &self.inner;
+        let result = if detach {
+            py.detach(|| fork::during_call(|| f(inner)))
+        } else {
+            f(inner)
+        };
         if self.has_events {
             events::deliver(py)?;
         }
