@@ -98,14 +98,15 @@ def forget_lookups() -> None:
 def _get(model: type[Model], field_name: str, value: object) -> Any:
     """``model._default_manager.get(**{field_name: value})``, through the
     compiled lookup when there is one."""
-    queryset = model._default_manager.get_queryset()
-    db = queryset.db
+    manager = model._default_manager
+    # The database a QuerySet of this manager reads from, without building one.
+    db = manager.db
     key = (model, field_name, db)
     if key not in _lookups:
         _lookups[key] = _compile(model, field_name, db, value)
     lookup = _lookups[key]
     if lookup is None:
-        return queryset.get(**{field_name: value})
+        return manager.get(**{field_name: value})
     connection = connections[db]
     # What the ORM's exact lookup does to the value: ValueError, TypeError
     # or ValidationError for one the field cannot hold.
@@ -113,7 +114,7 @@ def _get(model: type[Model], field_name: str, value: object) -> Any:
         lookup.field.get_prep_value(value), connection, prepared=True
     )
     if prepared is None:
-        return queryset.get(**{field_name: value})
+        return manager.get(**{field_name: value})
     params = list(lookup.params)
     params[lookup.slot] = prepared
     with connection.cursor() as cursor:
@@ -122,7 +123,7 @@ def _get(model: type[Model], field_name: str, value: object) -> Any:
     if len(rows) != 1:
         # None: DoesNotExist; two: MultipleObjectsReturned. The ORM raises
         # exactly what it would have.
-        return queryset.get(**{field_name: value})
+        return manager.get(**{field_name: value})
     compiler = lookup.query.get_compiler(connection=connection)
     converters = compiler.get_converters(lookup.columns)
     if converters:
