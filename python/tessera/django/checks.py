@@ -36,7 +36,7 @@ def check_settings(
     # build a throwaway one in memory with the same options (never a
     # connection to STORE: checks run before every management command).
     try:
-        with tessera.Engine(None, **{**parsed.engine_options(), "store": None}):
+        with tessera.Engine(None, **parsed.engine_options()):
             pass
     except (tessera.ConfigError, TypeError) as e:
         hint = None

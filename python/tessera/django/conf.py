@@ -107,9 +107,9 @@ class TesseraSettings:
     refresh_cookie: RefreshCookie | None
 
     def engine_options(self) -> dict[str, Any]:
-        """Keyword arguments for :class:`tessera.Engine`, except path and events."""
+        """Keyword arguments for :class:`tessera.Engine`, except where it keeps
+        its state (path or store) and events."""
         return {
-            "store": self.store,
             "signing_key": self.signing_key,
             "algorithm": self.algorithm,
             "access_lifetime": self.access_lifetime,

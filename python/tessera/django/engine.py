@@ -54,6 +54,7 @@ def _open() -> tessera.Engine:
             try:
                 _engine = tessera.Engine(
                     options.database_path,
+                    store=options.store,
                     events=signals.dispatch,
                     **options.engine_options(),
                 )
