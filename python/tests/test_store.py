@@ -73,28 +73,22 @@ def test_unreachable_postgres_is_a_storage_error_without_the_password() -> None:
 
 @pytest.fixture
 def pg_url() -> str:
-    """The test database, with a schema of its own for each test."""
+    """The test database, with a new, empty schema of its own for each test."""
+    import psycopg
+
     assert POSTGRES
     schema = f"t_{uuid.uuid4().hex[:12]}"
+    # The engine creates tables, not schemas.
+    with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
     sep = "&" if "?" in POSTGRES else "?"
     # libpq's `options` sets the search path: the engine creates its tables
     # in that schema, so tests do not see each other's rows.
     return f"{POSTGRES}{sep}options=-csearch_path%3D{schema}"
 
 
-def _create_schema(url: str) -> None:
-    # The engine creates tables, not schemas.
-    import psycopg
-
-    base, _, query = url.partition("?")
-    schema = query.rsplit("%3D", 1)[1]
-    with psycopg.connect(base, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-
-
 @pytest.fixture
 def pg_engine(pg_url: str) -> Iterator[tessera.Engine]:
-    _create_schema(pg_url)
     with tessera.Engine(store=pg_url, signing_key=HS256_SECRET) as e:
         yield e
 
