@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.base_user import AbstractBaseUser
 from rest_framework.test import APIClient
@@ -95,6 +97,32 @@ def test_inactive_user_cannot_refresh_and_the_session_ends(
 ) -> None:
     user.is_active = False
     user.save()
+    assert_error(refresh(api, tokens["refresh"]), 401, "user_inactive")
+    user.is_active = True
+    user.save()
+    assert_error(api.get(ME, **bearer(tokens["access"])), 401, "token_revoked")
+
+
+def test_a_retry_within_reuse_grace_is_rotated(
+    api: APIClient, settings: object, tokens: dict[str, str]
+) -> None:
+    settings.TESSERA = {**settings.TESSERA, "REUSE_GRACE": timedelta(seconds=30)}  # type: ignore[attr-defined]
+    first = refresh(api, tokens["refresh"])
+    assert first.status_code == 200
+    retry = refresh(api, tokens["refresh"])
+    assert retry.status_code == 200
+    assert retry.json()["refresh"] != first.json()["refresh"]
+
+
+def test_a_retry_within_reuse_grace_still_checks_the_user(
+    api: APIClient, settings: object, user: AbstractBaseUser, tokens: dict[str, str]
+) -> None:
+    settings.TESSERA = {**settings.TESSERA, "REUSE_GRACE": timedelta(seconds=30)}  # type: ignore[attr-defined]
+    assert refresh(api, tokens["refresh"]).status_code == 200
+    user.is_active = False
+    user.save()
+    # The retried token was rotated once already; the grace lets it rotate
+    # again, but not past the user check.
     assert_error(refresh(api, tokens["refresh"]), 401, "user_inactive")
     user.is_active = True
     user.save()
