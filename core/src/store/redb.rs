@@ -529,11 +529,17 @@ impl WriteTx for RedbWrite {
             .map(|g| records::decode::<RefreshRecord>(g.value()))
             .transpose()?;
         drop(t);
+        // An update that keeps the expiry (every rotation's spent token)
+        // already has its index entry: rewriting it would copy a page of
+        // the index for nothing.
+        if old.as_ref().is_some_and(|o| o.expires_at == rec.expires_at) {
+            return Ok(());
+        }
         let mut idx = self
             .txn
             .open_table(REFRESH_EXPIRY)
             .map_err(storage("open refresh_expiry"))?;
-        if let Some(old) = old.filter(|o| o.expires_at != rec.expires_at) {
+        if let Some(old) = old {
             idx.remove((old.expires_at, key))
                 .map_err(storage("write refresh_expiry"))?;
         }
@@ -750,5 +756,45 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The expiry index holds exactly one entry per refresh record, at its
+    /// current expiry, however the record is rewritten: a rotation marks
+    /// the spent token's record without moving its expiry, and must not
+    /// leave a second entry, or lose the one it has, when it skips the
+    /// index.
+    #[test]
+    fn rewriting_a_refresh_record_keeps_one_expiry_entry() {
+        let store = RedbStore::in_memory(false).unwrap();
+        let key = [7u8; 32];
+        let entries = || {
+            store
+                .read_redb(|tx| {
+                    let t = tx.txn.open_table(REFRESH_EXPIRY).map_err(storage("open"))?;
+                    let mut found = Vec::new();
+                    for entry in t.iter().map_err(storage("iter"))? {
+                        let (k, _) = entry.map_err(storage("iter"))?;
+                        found.push(k.value().0);
+                    }
+                    Ok(found)
+                })
+                .unwrap()
+        };
+        let mut rec = record(1);
+        store.write_redb(|tx| tx.put_refresh(&key, &rec)).unwrap();
+        assert_eq!(entries(), vec![1]);
+        rec.state = RefreshState::Rotated {
+            at: 5,
+            child: [8; 32],
+        };
+        store.write_redb(|tx| tx.put_refresh(&key, &rec)).unwrap();
+        assert_eq!(entries(), vec![1], "same expiry: the entry stays");
+        rec.expires_at = 9;
+        store.write_redb(|tx| tx.put_refresh(&key, &rec)).unwrap();
+        assert_eq!(entries(), vec![9], "new expiry: the entry moves");
+        store
+            .write_redb(|tx| tx.delete_refresh(&key, rec.expires_at))
+            .unwrap();
+        assert_eq!(entries(), Vec::<i64>::new());
     }
 }
