@@ -39,6 +39,7 @@ use crate::sessions::{ActiveSessions, Lookup};
 use crate::store::postgres::PostgresStore;
 use crate::store::redb::RedbStore;
 use crate::store::{ReadTx, Store, StoreLocation, StoreStats};
+use crate::verifier::Verifier;
 
 /// Family id stored for a blacklisted foreign token that started no family.
 const NO_FAMILY: Id16 = [0; 16];
@@ -197,7 +198,7 @@ pub type Stats = StoreStats;
 /// The token engine over an embedded redb database. `Send + Sync`; share it
 /// behind an `Arc`.
 pub struct Engine {
-    pub(crate) jwt: Jwt,
+    pub(crate) jwt: Arc<Jwt>,
     settings: Settings,
     pub(crate) pat: PatConfig,
     pub(crate) clock: SharedClock,
@@ -274,7 +275,7 @@ impl Engine {
     ) -> Engine {
         Engine {
             // Validation was checked by `settings`; Jwt::new checks it again.
-            jwt: Jwt::from_checked(config.keys, config.validation),
+            jwt: Arc::new(Jwt::from_checked(config.keys, config.validation)),
             settings,
             pat: config.pat,
             clock: config.clock,
@@ -724,6 +725,17 @@ impl Engine {
     /// The claim rules this engine applies.
     pub fn validation(&self) -> &Validation {
         self.jwt.validation()
+    }
+
+    /// A stateless [`Verifier`] with this engine's keys, rules and clock.
+    ///
+    /// It checks signatures and claims only and never reads the store, so
+    /// it knows nothing of logouts, rotations or revoked users: use it to
+    /// read a token's claims cheaply (whose user is this refresh token's?),
+    /// never to decide that a session is still good. It shares the engine's
+    /// keys rather than copying them.
+    pub fn verifier(&self) -> Verifier {
+        Verifier::shared(self.jwt.clone(), self.clock.clone())
     }
 
     /// How many store transactions this engine has begun. For tests that

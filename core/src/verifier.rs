@@ -5,6 +5,8 @@
 //! Invariant: nothing here trusts a token before its signature verified;
 //! even [`Verifier::seconds_until_expiry`] verifies first.
 
+use std::sync::Arc;
+
 use crate::claims::{Claims, TokenType, Validation};
 use crate::clock::{system_clock, SharedClock};
 use crate::error::Result;
@@ -14,7 +16,8 @@ use crate::keys::{Key, KeySet};
 /// Verifies tokens with public keys and rules, without a store.
 #[derive(Debug)]
 pub struct Verifier {
-    jwt: Jwt,
+    /// Shared with the engine that made it, for [`crate::Engine::verifier`].
+    jwt: Arc<Jwt>,
     clock: SharedClock,
 }
 
@@ -22,9 +25,14 @@ impl Verifier {
     /// A verifier over `keys`.
     pub fn new(keys: KeySet, validation: Validation) -> Result<Self> {
         Ok(Verifier {
-            jwt: Jwt::new(keys, validation)?,
+            jwt: Arc::new(Jwt::new(keys, validation)?),
             clock: system_clock(),
         })
+    }
+
+    /// A verifier over keys and rules an engine already holds.
+    pub(crate) fn shared(jwt: Arc<Jwt>, clock: SharedClock) -> Self {
+        Verifier { jwt, clock }
     }
 
     /// A verifier over the keys of a JWKS document.

@@ -57,6 +57,63 @@ fn verifier_from_engine_jwks_accepts_its_tokens() {
     }
 }
 
+/// `Engine::verifier` shares the engine's keys, rules and clock, and reads
+/// no store: it accepts the engine's tokens whatever the sessions' state,
+/// and applies the engine's time rules on the engine's clock.
+#[test]
+fn engine_verifier_checks_claims_without_the_store() {
+    for alg in [Algorithm::HS256, Algorithm::EdDSA] {
+        let clock = ManualClock::new(T0);
+        let key = match alg {
+            Algorithm::HS256 => Key::hmac(alg, &[7u8; 32]).unwrap(),
+            _ => Key::generate(alg).unwrap(),
+        };
+        let mut cfg = EngineConfig::new(KeySet::new(key).unwrap());
+        cfg.clock = Arc::new(clock.clone());
+        let engine = Engine::in_memory(cfg).unwrap();
+        let v = engine.verifier();
+        let pair = engine.issue("42", Map::new()).unwrap();
+        let refresh = v.verify(&pair.refresh, TokenType::Refresh).unwrap();
+        assert_eq!(refresh.user_id.as_str(), "42", "{alg}");
+        assert_eq!(
+            refresh.family,
+            engine.verify_refresh(&pair.refresh).unwrap().family
+        );
+        let before = engine.store_transactions();
+        engine.revoke(&pair.refresh).unwrap();
+        assert_eq!(
+            engine.verify_access(&pair.access).unwrap_err().code(),
+            "token_revoked"
+        );
+        // Stateless: the logout is invisible to it, by design.
+        let after = engine.store_transactions();
+        assert!(v.verify_access(&pair.access).is_ok());
+        assert_eq!(
+            engine.store_transactions(),
+            after,
+            "the verifier read the store"
+        );
+        assert!(after > before);
+        // The engine's clock: an hour on, the access token has expired.
+        clock.advance(3600);
+        assert_eq!(
+            v.verify_access(&pair.access).unwrap_err().code(),
+            "token_expired"
+        );
+        let other = Engine::in_memory(EngineConfig::new(
+            KeySet::new(Key::generate(Algorithm::EdDSA).unwrap()).unwrap(),
+        ))
+        .unwrap();
+        let foreign = other.issue("42", Map::new()).unwrap();
+        assert_eq!(
+            v.verify(&foreign.refresh, TokenType::Refresh)
+                .unwrap_err()
+                .code(),
+            "token_invalid"
+        );
+    }
+}
+
 #[test]
 fn verifier_from_public_keys_accepts_the_engines_tokens() {
     let (engine, clock) = server(Algorithm::EdDSA, Validation::default());

@@ -42,6 +42,30 @@ def test_verifier_does_not_see_revocation(ed_key: str) -> None:
         assert verifier.verify_access(pair.access)["user_id"] == "42"
 
 
+def test_an_engines_own_verifier_reads_claims_without_the_store(ed_key: str) -> None:
+    for key, algorithm in ((HS256_SECRET, "HS256"), (ed_key, "EdDSA")):
+        with tessera.Engine(
+            None, signing_key=key, algorithm=algorithm, user_id_claim="uid"
+        ) as engine:
+            verifier = engine.verifier()
+            pair = engine.issue("42", claims={"role": "admin"})
+            claims = verifier.verify(pair.refresh, "refresh")
+            assert claims["uid"] == "42"
+            assert claims == engine.verify_refresh(pair.refresh)
+            engine.revoke(pair.refresh)
+            with pytest.raises(tessera.TokenRevoked):
+                engine.verify_refresh(pair.refresh)
+            # Stateless by design: it does not see the logout.
+            assert verifier.verify_access(pair.access)["role"] == "admin"
+            with pytest.raises(tessera.TokenWrongType):
+                verifier.verify(pair.access, "refresh")
+        other = tessera.Engine(None, signing_key=tessera.generate_key("EdDSA"), algorithm="EdDSA")
+        with other, pytest.raises(tessera.TokenInvalid):
+            verifier.verify_access(other.issue("42").access)
+        # The engine is closed; its verifier needs no store and still works.
+        assert verifier.verify_access(pair.access)["uid"] == "42"
+
+
 def test_from_key_with_secret_and_public_pem() -> None:
     with tessera.Engine(None, signing_key=HS256_SECRET) as engine:
         pair = engine.issue("42")

@@ -16,6 +16,7 @@ use tessera::{Algorithm, EngineConfig, Key, KeySet, PatConfig, StoreLocation};
 use crate::convert::ClaimNames;
 use crate::errors::{self, OrRaise};
 use crate::values::{NewPat, Pat, Session, TokenPair};
+use crate::verifier::Verifier;
 use crate::{convert, events, fork};
 
 /// The token engine: issues, verifies and rotates JWTs, and keeps personal
@@ -309,6 +310,14 @@ impl Engine {
     /// public half, so their set is empty.
     fn jwks(&self, py: Python<'_>) -> PyResult<String> {
         self.call(py, |e| Ok(e.jwks()))
+    }
+
+    /// A stateless `Verifier` with this engine's keys, rules and clock. It
+    /// checks signatures and claims and never reads the store, so it does
+    /// not see logouts or rotations: use it to read a token's claims, not
+    /// to decide that its session is still good.
+    fn verifier(&self, py: Python<'_>) -> Verifier {
+        Verifier::of_engine(py, &self.inner, self.algorithm)
     }
 
     /// Closes the database; later calls raise StorageError.

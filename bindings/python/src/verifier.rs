@@ -27,6 +27,21 @@ pub(crate) struct Verifier {
 }
 
 impl Verifier {
+    /// The verifier an engine hands out: its keys, rules and clock.
+    pub(crate) fn of_engine(
+        py: Python<'_>,
+        engine: &tessera::Engine,
+        algorithm: Algorithm,
+    ) -> Self {
+        let validation = engine.validation().clone();
+        Verifier {
+            claim_names: ClaimNames::new(py, &validation),
+            inner: engine.verifier(),
+            validation,
+            detach: !algorithm.is_symmetric(),
+        }
+    }
+
     fn call<T: Send>(
         &self,
         py: Python<'_>,
