@@ -65,6 +65,35 @@ def test_the_lifecycle_sends_every_kind(
     assert all(e["pat_prefix"] == new["prefix"] for e in pat_events)
 
 
+def test_each_refresh_request_reports_once(
+    api: APIClient, user: AbstractBaseUser, received: list[dict[str, Any]]
+) -> None:
+    pair = login(api, "alice@example.com")
+    refresh = "/api/v1/auth/refresh/"
+    del received[:]
+    assert api.post(refresh, {"refresh": pair["refresh"]}, format="json").status_code == 200
+    assert kinds(received) == ["refresh_rotated"]
+    del received[:]
+    assert api.post(refresh, {"refresh": pair["refresh"]}, format="json").status_code == 401
+    assert kinds(received) == ["reuse_detected"]
+    del received[:]
+    assert api.post(refresh, {"refresh": pair["refresh"] + "x"}, format="json").status_code == 401
+    assert kinds(received) == ["verification_failed"]
+
+
+def test_an_inactive_users_refresh_ends_the_session_unrotated(
+    api: APIClient, user: AbstractBaseUser, received: list[dict[str, Any]]
+) -> None:
+    pair = login(api, "alice@example.com")
+    user.is_active = False
+    user.save()
+    del received[:]
+    response = api.post("/api/v1/auth/refresh/", {"refresh": pair["refresh"]}, format="json")
+    assert response.json()["error"]["code"] == "user_inactive"
+    # The user is checked before the rotation: the session ends, unrotated.
+    assert kinds(received) == ["logout"]
+
+
 def test_kind_specific_signals(api: APIClient, user: AbstractBaseUser) -> None:
     seen: list[dict[str, Any]] = []
 

@@ -12,6 +12,8 @@ Invariants:
 - ``_lock`` guards opening and closing only; calls on an open engine take
   no lock here (the engine is thread-safe). The child gets a new lock,
   because a thread of the parent may have held the old one at fork time.
+- ``_verifier`` is the stateless verifier of the engine it is paired with,
+  and is only handed out while that engine is the open one.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tessera.django import conf, signals
 
 _lock = threading.Lock()
 _engine: tessera.Engine | None = None
+_verifier: tuple[tessera.Engine, tessera.Verifier] | None = None
 
 
 def get_engine() -> tessera.Engine:
@@ -37,11 +40,25 @@ def get_engine() -> tessera.Engine:
     return _open()
 
 
+def get_verifier() -> tessera.Verifier:
+    """The stateless verifier of the process's engine: its keys and claim
+    rules, no store. It reads a token's claims; it never tells whether the
+    token's session is still good (only the engine does)."""
+    global _verifier
+    engine = get_engine()
+    paired = _verifier
+    if paired is not None and paired[0] is engine:
+        return paired[1]
+    verifier = engine.verifier()
+    _verifier = (engine, verifier)
+    return verifier
+
+
 def close_engine() -> None:
     """Closes the engine, if open; the next :func:`get_engine` opens it again."""
-    global _engine
+    global _engine, _verifier
     with _lock:
-        engine, _engine = _engine, None
+        engine, _engine, _verifier = _engine, None, None
     if engine is not None:
         engine.close()
 
@@ -64,9 +81,10 @@ def _open() -> tessera.Engine:
 
 
 def _forget_inherited() -> None:
-    global _engine, _lock
+    global _engine, _lock, _verifier
     _lock = threading.Lock()
     _engine = None
+    _verifier = None
 
 
 os.register_at_fork(after_in_child=_forget_inherited)

@@ -12,6 +12,7 @@ authenticates a request, the request must carry a CSRF token.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -36,7 +37,7 @@ import tessera
 from tessera.django import simplejwt
 from tessera.django.authentication import JWTAuthentication, PATAuthentication
 from tessera.django.conf import tessera_settings
-from tessera.django.engine import get_engine
+from tessera.django.engine import get_engine, get_verifier
 from tessera.django.exceptions import (
     TesseraAPIError,
     exception_handler,
@@ -129,19 +130,27 @@ class RefreshView(TesseraView):
             raise validation_error("refresh: This field is required.")
 
         engine = get_engine()
-        if simplejwt.blacklisted(engine, token):
-            raise TesseraAPIError("token_revoked", status_code=status.HTTP_401_UNAUTHORIZED)
+        # The user is checked before the rotation, as simplejwt does. Its id
+        # comes from the stateless verifier (signature and claims, no
+        # store); a token it refuses goes straight to engine.refresh, which
+        # refuses it too and reports why, once.
+        try:
+            claims: dict[str, Any] | None = get_verifier().verify(token, "refresh")
+        except tessera.TesseraError:
+            claims = None
+        if claims is not None:
+            if simplejwt.blacklisted(claims):
+                raise TesseraAPIError("token_revoked", status_code=status.HTTP_401_UNAUTHORIZED)
+            check_session_user(engine, claims, token)
         try:
             pair = engine.refresh(token)
-            claims = engine.verify_access(pair.access)
+            if claims is None:
+                # Refused a moment before and accepted now (its nbf passed
+                # in between): its user is checked all the same.
+                claims = get_verifier().verify_access(pair.access)
+                check_session_user(engine, claims, pair.refresh)
         except tessera.TesseraError as e:
             raise from_engine(e) from None
-        try:
-            load_user(claims[engine.user_id_claim])
-        except TesseraAPIError:
-            # Deleted or deactivated since the login: end the session too.
-            engine.revoke(pair.refresh)
-            raise
         response = Response({"access": pair.access, "refresh": pair.refresh})
         return with_refresh_cookie(request, response, pair)
 
@@ -411,6 +420,20 @@ def cookie_path(request: Request) -> str:
     namespace = match.namespace if match is not None and match.namespace else "tessera"
     refresh = str(reverse(f"{namespace}:refresh"))
     return refresh.rstrip("/").rsplit("/", 1)[0] + "/"
+
+
+def check_session_user(engine: tessera.Engine, claims: dict[str, Any], refresh: str) -> None:
+    """Raises 401 ``user_not_found`` or ``user_inactive`` when the user of a
+    session was deleted or deactivated since the login, and then ends that
+    session (the one of refresh token `refresh`) too."""
+    try:
+        load_user(claims[engine.user_id_claim])
+    except TesseraAPIError:
+        # The 401 stands whatever happens here: a session already over
+        # needs no revoking, and the user check refuses it anyway.
+        with contextlib.suppress(tessera.TesseraError):
+            engine.revoke(refresh)
+        raise
 
 
 def end_token_session(request: Request, token: str) -> None:
