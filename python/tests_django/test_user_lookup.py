@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
+from django.db import connections
 from django.db.models import Value
 from tessera.django import users
 from tessera.django.exceptions import TesseraAPIError
@@ -49,9 +51,40 @@ def test_the_compiled_lookup_returns_the_orm_row(
 def test_values_are_converted_as_the_orm_converts_them(user: AbstractBaseUser) -> None:
     user.last_login = user.date_joined
     user.save()
-    found = users._get(User, "pk", str(user.pk))  # a string id, as in a token
-    same_row(found, User._default_manager.get(pk=user.pk))
-    assert found.last_login == user.date_joined  # a datetime again, not SQLite's text
+    for _ in range(2):  # the first call finds the converters, the second reuses them
+        found = users._get(User, "pk", str(user.pk))  # a string id, as in a token
+        same_row(found, User._default_manager.get(pk=user.pk))
+        assert found.last_login == user.date_joined  # a datetime again, not SQLite's text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_threads_connection_gets_its_own_converters() -> None:
+    user = User.objects.create_user("bob", "bob@example.com", "pw")
+    user.last_login = user.date_joined
+    user.save()
+    seen: list[tuple[Any, Any]] = []
+
+    def lookup() -> None:
+        try:
+            found = users._get(User, "pk", user.pk)
+            seen.append((found, connections["default"]))
+        finally:
+            connections["default"].close()
+
+    here = users._get(User, "pk", user.pk)
+    thread = threading.Thread(target=lookup)
+    thread.start()
+    thread.join()
+    [(there, their_connection)] = seen
+    assert there.last_login == here.last_login == user.date_joined
+    ours = connections["default"]
+    assert their_connection is not ours
+    compiled = users._lookups[(User, "pk", "default")]
+    for conn in (ours, their_connection):
+        compiler, _ = getattr(conn, users._CONVERTERS)[compiled]
+        # Each cache holds its own connection's compiler, and lives (and
+        # dies) with that connection object.
+        assert compiler.connection is conn
 
 
 @pytest.mark.parametrize(
