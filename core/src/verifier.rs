@@ -51,6 +51,11 @@ impl Verifier {
         self
     }
 
+    /// The claim rules this verifier applies.
+    pub fn validation(&self) -> &Validation {
+        self.jwt.validation()
+    }
+
     /// Verifies an access token.
     pub fn verify_access(&self, token: &str) -> Result<Claims> {
         self.verify(token, TokenType::Access)

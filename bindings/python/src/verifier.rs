@@ -17,8 +17,6 @@ use crate::{convert, errors};
 #[pyclass(frozen, module = "tessera")]
 pub(crate) struct Verifier {
     inner: tessera::Verifier,
-    /// The rules `inner` applies, kept for `repr`.
-    validation: Validation,
     claim_names: ClaimNames,
     /// Whether to release the GIL while verifying: for signatures that take
     /// tens of microseconds (EdDSA, ES256, RS256), not for an HMAC check of
@@ -33,12 +31,14 @@ impl Verifier {
         engine: &tessera::Engine,
         algorithm: Algorithm,
     ) -> Self {
-        let validation = engine.validation().clone();
+        Verifier::wrap(py, engine.verifier(), !algorithm.is_symmetric())
+    }
+
+    fn wrap(py: Python<'_>, inner: tessera::Verifier, detach: bool) -> Self {
         Verifier {
-            claim_names: ClaimNames::new(py, &validation),
-            inner: engine.verifier(),
-            validation,
-            detach: !algorithm.is_symmetric(),
+            claim_names: ClaimNames::new(py, inner.validation()),
+            inner,
+            detach,
         }
     }
 
@@ -85,14 +85,9 @@ impl Verifier {
     ) -> PyResult<Self> {
         let jwks = convert::json_text(jwks, "jwks")?;
         let validation = validation(issuer, audience, leeway, user_id_claim)?;
-        let inner = tessera::Verifier::from_jwks(&jwks, validation.clone()).or_raise(py)?;
-        Ok(Verifier {
-            claim_names: ClaimNames::new(py, &validation),
-            inner,
-            validation,
-            // A JWKS holds public keys.
-            detach: true,
-        })
+        let inner = tessera::Verifier::from_jwks(&jwks, validation).or_raise(py)?;
+        // A JWKS holds public keys.
+        Ok(Verifier::wrap(py, inner, true))
     }
 
     /// A verifier over one key: an HMAC secret (bytes or str), or a PEM
@@ -117,13 +112,8 @@ impl Verifier {
         let material = convert::key_material(key)?;
         let key = Key::from_setting(algorithm, &material).or_raise(py)?;
         let validation = validation(issuer, audience, leeway, user_id_claim)?;
-        let inner = tessera::Verifier::from_keys(vec![key], validation.clone()).or_raise(py)?;
-        Ok(Verifier {
-            claim_names: ClaimNames::new(py, &validation),
-            inner,
-            validation,
-            detach: !algorithm.is_symmetric(),
-        })
+        let inner = tessera::Verifier::from_keys(vec![key], validation).or_raise(py)?;
+        Ok(Verifier::wrap(py, inner, !algorithm.is_symmetric()))
     }
 
     /// Verifies an access token and returns its claims.
@@ -158,7 +148,7 @@ impl Verifier {
     }
 
     fn __repr__(&self) -> String {
-        let v = &self.validation;
+        let v = self.inner.validation();
         let text = |s: &Option<String>| s.as_ref().map_or("None".into(), |s| format!("{s:?}"));
         format!(
             "Verifier(issuer={}, audience={}, leeway={}, user_id_claim={:?})",
