@@ -309,22 +309,26 @@ impl Engine {
             let m = self.mint(&user, &family, extra, now)?;
             minted.push((user, family, m));
         }
-        self.store.write(|tx| {
-            for (user, family, m) in &minted {
+        let records: Vec<_> = minted
+            .iter()
+            .map(|(user, family, m)| {
                 let fid = family.to_bytes();
-                tx.put_family(
-                    &fid,
-                    &FamilyRecord {
-                        user_id: user.as_str().to_owned(),
-                        created_at: now,
-                        last_refreshed_at: now,
-                        expires_at: m.pair.refresh_expires_at,
-                        current: m.refresh_key,
-                        previous: None,
-                        state: FamilyState::Active,
-                    },
-                )?;
-                tx.put_refresh(&m.refresh_key, &m.refresh_record(fid))?;
+                let fam = FamilyRecord {
+                    user_id: user.as_str().to_owned(),
+                    created_at: now,
+                    last_refreshed_at: now,
+                    expires_at: m.pair.refresh_expires_at,
+                    current: m.refresh_key,
+                    previous: None,
+                    state: FamilyState::Active,
+                };
+                (fid, fam, m.refresh_key, m.refresh_record(fid))
+            })
+            .collect();
+        self.store.write(move |tx| {
+            for (fid, fam, key, rec) in &records {
+                tx.put_family(fid, fam)?;
+                tx.put_refresh(key, rec)?;
             }
             Ok(())
         })?;
@@ -443,12 +447,20 @@ impl Engine {
         let minted = self.mint(&claims.user_id, &family, &claims.extra, now)?;
         let fid = family.to_bytes();
         let s = self.settings;
-        let outcome = self.store.write(|tx| {
+        // What the operation needs, owned: group commit may run it on
+        // another thread.
+        let has_family = claims.family.is_some();
+        let user = claims.user_id.as_str().to_owned();
+        let (iat, exp) = (claims.iat, claims.exp);
+        let new_key = minted.refresh_key;
+        let new_rec = minted.refresh_record(fid);
+        let new_exp = minted.pair.refresh_expires_at;
+        let outcome = self.store.write(move |tx| {
             let Some(mut rec) = tx.refresh(&key)? else {
-                if claims.family.is_some() {
+                if has_family {
                     return Err(session_gone());
                 }
-                check_not_revoked(tx, &claims)?;
+                check_user_mark(tx, &user, iat)?;
                 // First sight of a foreign (simplejwt) token: blacklist its
                 // jti and start a family.
                 tx.put_refresh(
@@ -456,26 +468,26 @@ impl Engine {
                     &RefreshRecord {
                         family: fid,
                         state: RefreshState::Blacklisted { at: now },
-                        issued_at: claims.iat.unwrap_or(now),
-                        expires_at: claims.exp.saturating_add(s.leeway),
+                        issued_at: iat.unwrap_or(now),
+                        expires_at: exp.saturating_add(s.leeway),
                     },
                 )?;
                 tx.put_family(
                     &fid,
                     &FamilyRecord {
-                        user_id: claims.user_id.as_str().to_owned(),
+                        user_id: user.clone(),
                         created_at: now,
                         last_refreshed_at: now,
-                        expires_at: minted.pair.refresh_expires_at,
-                        current: minted.refresh_key,
+                        expires_at: new_exp,
+                        current: new_key,
                         previous: Some(key),
                         state: FamilyState::Active,
                     },
                 )?;
-                tx.put_refresh(&minted.refresh_key, &minted.refresh_record(fid))?;
+                tx.put_refresh(&new_key, &new_rec)?;
                 return Ok(Rotation::Rotated);
             };
-            if claims.family.is_some() && rec.family != fid {
+            if has_family && rec.family != fid {
                 return Err(Error::invalid("token family does not match its record"));
             }
             let Some(mut fam) = tx.family(&rec.family)? else {
@@ -488,7 +500,7 @@ impl Engine {
                 RefreshState::Active if fam.current == key => {
                     rec.state = RefreshState::Rotated {
                         at: now,
-                        child: minted.refresh_key,
+                        child: new_key,
                     };
                     tx.put_refresh(&key, &rec)?;
                 }
@@ -507,19 +519,16 @@ impl Engine {
                         .ok_or_else(|| Error::storage("current refresh token has no record"))?;
                     lost.state = RefreshState::Rotated {
                         at: now,
-                        child: minted.refresh_key,
+                        child: new_key,
                     };
                     tx.put_refresh(&child, &lost)?;
-                    rec.state = RefreshState::Rotated {
-                        at,
-                        child: minted.refresh_key,
-                    };
+                    rec.state = RefreshState::Rotated { at, child: new_key };
                     tx.put_refresh(&key, &rec)?;
-                    fam.current = minted.refresh_key;
+                    fam.current = new_key;
                     fam.last_refreshed_at = now;
-                    fam.expires_at = minted.pair.refresh_expires_at;
+                    fam.expires_at = new_exp;
                     tx.put_family(&rec.family, &fam)?;
-                    tx.put_refresh(&minted.refresh_key, &minted.refresh_record(rec.family))?;
+                    tx.put_refresh(&new_key, &new_rec)?;
                     return Ok(Rotation::Rotated);
                 }
                 _ => {
@@ -532,11 +541,11 @@ impl Engine {
                 }
             }
             fam.previous = Some(key);
-            fam.current = minted.refresh_key;
+            fam.current = new_key;
             fam.last_refreshed_at = now;
-            fam.expires_at = minted.pair.refresh_expires_at;
+            fam.expires_at = new_exp;
             tx.put_family(&rec.family, &fam)?;
-            tx.put_refresh(&minted.refresh_key, &minted.refresh_record(rec.family))?;
+            tx.put_refresh(&new_key, &new_rec)?;
             Ok(Rotation::Rotated)
         });
         match &outcome {
@@ -575,7 +584,8 @@ impl Engine {
             .verify(refresh_token, Some(TokenType::Refresh), now)?;
         let key = jti_key(claims.jti.as_str());
         let leeway = self.settings.leeway;
-        let revoked = self.store.write(|tx| match tx.refresh(&key)? {
+        let (has_family, iat, exp) = (claims.family.is_some(), claims.iat, claims.exp);
+        let revoked = self.store.write(move |tx| match tx.refresh(&key)? {
             Some(rec) => match tx.family(&rec.family)? {
                 Some(mut fam) if fam.state == FamilyState::Active => {
                     fam.state = FamilyState::Revoked {
@@ -587,15 +597,15 @@ impl Engine {
                 }
                 _ => Ok(None),
             },
-            None if claims.family.is_some() => Ok(None),
+            None if has_family => Ok(None),
             None => {
                 tx.put_refresh(
                     &key,
                     &RefreshRecord {
                         family: NO_FAMILY,
                         state: RefreshState::Blacklisted { at: now },
-                        issued_at: claims.iat.unwrap_or(now),
-                        expires_at: claims.exp.saturating_add(leeway),
+                        issued_at: iat.unwrap_or(now),
+                        expires_at: exp.saturating_add(leeway),
                     },
                 )?;
                 Ok(None)
@@ -623,9 +633,10 @@ impl Engine {
     pub fn revoke_user(&self, user_id: &str) -> Result<u64> {
         let user = UserId::new(user_id)?;
         let now = self.clock.now();
-        let count = self.store.write(|tx| {
+        let owner = user.as_str().to_owned();
+        let count = self.store.write(move |tx| {
             let mut count = 0;
-            for fid in tx.user_families(user.as_str())? {
+            for fid in tx.user_families(&owner)? {
                 if let Some(mut fam) = tx.family(&fid)? {
                     if fam.state == FamilyState::Active {
                         // An expired family not yet purged is revoked too,
@@ -641,7 +652,7 @@ impl Engine {
                     }
                 }
             }
-            tx.put_user_revoked(user.as_str(), now)?;
+            tx.put_user_revoked(&owner, now)?;
             Ok(count)
         });
         self.forget_sessions(None);
@@ -684,7 +695,7 @@ impl Engine {
         let before = now.saturating_add(1);
         let mut removed = 0u64;
         loop {
-            let n = self.store.write(|tx| {
+            let n = self.store.write(move |tx| {
                 let batch = tx.expired_refresh(before, PURGE_BATCH)?;
                 let mut n = 0u64;
                 for (exp, key) in &batch {
@@ -913,11 +924,17 @@ fn check_not_revoked(tx: &dyn ReadTx, claims: &Claims) -> Result<()> {
             Some(_) => Err(Error::TokenRevoked("the session was logged out".into())),
             None => Err(session_gone()),
         },
-        None => match tx.user_revoked(claims.user_id.as_str())? {
-            Some(mark) if claims.iat.unwrap_or(0) <= mark => Err(Error::TokenRevoked(
-                "the user logged out everywhere after this token was issued".into(),
-            )),
-            _ => Ok(()),
-        },
+        None => check_user_mark(tx, claims.user_id.as_str(), claims.iat),
+    }
+}
+
+/// A token without a family (simplejwt's) is revoked when its user logged
+/// out everywhere at or after its `iat`.
+fn check_user_mark(tx: &dyn ReadTx, user: &str, iat: Option<i64>) -> Result<()> {
+    match tx.user_revoked(user)? {
+        Some(mark) if iat.unwrap_or(0) <= mark => Err(Error::TokenRevoked(
+            "the user logged out everywhere after this token was issued".into(),
+        )),
+        _ => Ok(()),
     }
 }

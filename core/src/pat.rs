@@ -280,9 +280,10 @@ impl Engine {
         };
         let digest = self.pat.digest(&token);
         let max = self.pat.max_per_user;
-        self.store.write(|tx| {
+        let stored = record.clone();
+        self.store.write(move |tx| {
             let live = tx
-                .user_pats(user.as_str())?
+                .user_pats(&stored.user_id)?
                 .iter()
                 .filter_map(|id| live_record(tx, id, now).transpose())
                 .count();
@@ -291,7 +292,7 @@ impl Engine {
                     "user already has {live} live personal access tokens (limit {max})"
                 )));
             }
-            tx.put_pat(&digest, &record)
+            tx.put_pat(&digest, &stored)
         })?;
         self.emit_pat(
             EventKind::PatCreated,
@@ -335,7 +336,7 @@ impl Engine {
             .last_used_at
             .is_none_or(|t| now.saturating_sub(t) >= interval)
         {
-            let updated = self.store.write(|tx| {
+            let updated = self.store.write(move |tx| {
                 let Some(mut rec) = tx.pat(&digest)? else {
                     return Err(Error::PatInvalid("unknown token".into()));
                 };
@@ -388,16 +389,15 @@ impl Engine {
             return Ok(false);
         };
         let now = self.clock.now();
-        let revoked = self.store.write(|tx| {
+        let owner = user.as_str().to_owned();
+        let revoked = self.store.write(move |tx| {
             let Some(digest) = tx.pat_digest(&id)? else {
                 return Ok(None);
             };
             match tx.pat(&digest)? {
                 // Only a live token is revoked: an expired one keeps
                 // reporting `pat_expired`, and the call returns false.
-                Some(mut rec)
-                    if rec.user_id == user.as_str() && check_usable(&rec, now).is_ok() =>
-                {
+                Some(mut rec) if rec.user_id == owner && check_usable(&rec, now).is_ok() => {
                     rec.revoked_at = Some(now);
                     tx.put_pat(&digest, &rec)?;
                     Ok(Some(rec.prefix))
@@ -420,7 +420,7 @@ impl Engine {
         let mut removed = 0;
         let mut after = None;
         loop {
-            let (n, last, seen) = self.store.write(|tx| {
+            let (n, last, seen) = self.store.write(move |tx| {
                 let batch = tx.pat_digests(after, PURGE_BATCH)?;
                 let mut n = 0u64;
                 for digest in &batch {

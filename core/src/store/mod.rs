@@ -15,22 +15,32 @@ pub(crate) mod redb;
 
 pub(crate) use process_local::ProcessLocal;
 
+use std::any::Any;
 use std::fmt;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::records::{Digest32, FamilyRecord, Id16, PatRecord, RefreshRecord};
 
+/// What a write operation returns, type-erased so that one queue can hold
+/// the operations of many callers.
+pub(crate) type Output = Box<dyn Any + Send>;
+
+/// A write operation that owns everything it uses, so that a store may run
+/// it on another thread: group commit's leader runs the operations of every
+/// caller in its batch.
+pub(crate) type WriteOp = Box<dyn FnMut(&mut dyn WriteTx) -> Result<Output> + Send>;
+
 /// A transactional store of engine records.
 ///
-/// `write` may run `f` more than once when the store must retry a
-/// transaction (a serialization conflict, say); `f` must therefore only read
-/// and write through the transaction it is given. Only the last run's
+/// `write_op` may run `op` more than once when the store must retry a
+/// transaction (a serialization conflict, say); `op` must therefore only
+/// read and write through the transaction it is given. Only the last run's
 /// effects, and its result, count.
 pub(crate) trait Store: Send + Sync {
-    /// Runs `f` in one write transaction, committed durably when it returns
-    /// `Ok`, rolled back when it returns `Err`.
-    fn write_dyn(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()>;
+    /// Runs `op` in one write transaction, committed durably when it
+    /// returns `Ok`, rolled back when it returns `Err`.
+    fn write_op(&self, op: WriteOp) -> Result<Output>;
     /// Runs `f` over committed data: a snapshot in redb; in PostgreSQL each
     /// read is its own autocommit statement (see `postgres`'s invariants
     /// for why the engine's read closures tolerate that).
@@ -42,14 +52,15 @@ pub(crate) trait Store: Send + Sync {
 }
 
 impl dyn Store {
-    /// [`Store::write_dyn`] with a result value.
-    pub(crate) fn write<T>(&self, mut f: impl FnMut(&mut dyn WriteTx) -> Result<T>) -> Result<T> {
-        let mut out = None;
-        self.write_dyn(&mut |tx| {
-            out = Some(f(tx)?);
-            Ok(())
-        })?;
-        out.ok_or_else(|| Error::storage("the write transaction produced no result"))
+    /// [`Store::write_op`] with a typed result.
+    pub(crate) fn write<T: Send + 'static>(
+        &self,
+        mut f: impl FnMut(&mut dyn WriteTx) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let out = self.write_op(Box::new(move |tx| Ok(Box::new(f(tx)?) as Output)))?;
+        out.downcast::<T>()
+            .map(|b| *b)
+            .map_err(|_| Error::storage("the write transaction produced a result of another type"))
     }
 
     /// [`Store::read_dyn`] with a result value.

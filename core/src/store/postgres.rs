@@ -51,7 +51,7 @@ use std::time::Duration;
 use postgres::types::{FromSql, ToSql};
 use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement, Transaction};
 
-use super::{ProcessLocal, ReadTx, Store, StoreStats, WriteTx};
+use super::{Output, ProcessLocal, ReadTx, Store, StoreStats, WriteOp, WriteTx};
 use crate::error::{Error, Result};
 use crate::records::{
     Digest32, FamilyRecord, FamilyState, Id16, PatRecord, RefreshRecord, RefreshState, RevokeReason,
@@ -347,8 +347,13 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
-    fn write_dyn(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
-        self.write_pg(f)
+    fn write_op(&self, mut op: WriteOp) -> Result<Output> {
+        let mut out = None;
+        self.write_pg(&mut |tx| {
+            out = Some(op(tx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| Error::storage("the write transaction produced no result"))
     }
 
     fn read_dyn(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()> {

@@ -10,10 +10,10 @@
 //!   so that processes serialise on redb's writer lock; without it, the
 //!   file is exclusive to one process.
 
-use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use redb::backends::InMemoryBackend;
 use redb::{
@@ -21,7 +21,7 @@ use redb::{
     ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
 
-use super::{ProcessLocal, ReadTx, Store, StoreStats, WriteTx};
+use super::{Output, ProcessLocal, ReadTx, Store, StoreStats, WriteOp, WriteTx};
 use crate::error::{Error, Result};
 use crate::records::{self, tables, Digest32, FamilyRecord, Id16, PatRecord, RefreshRecord};
 
@@ -200,10 +200,10 @@ impl RedbStore {
 }
 
 impl Store for RedbStore {
-    fn write_dyn(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
+    fn write_op(&self, mut op: WriteOp) -> Result<Output> {
         match &self.group {
-            Some(group) => self.write_grouped(group, f),
-            None => self.write_redb(|tx| f(tx)),
+            Some(group) => self.write_grouped(group, op),
+            None => self.write_redb(|tx| op(tx)),
         }
     }
 
@@ -222,136 +222,153 @@ impl Store for RedbStore {
 
 /// Group commit: concurrent writers in one process share durable commits.
 ///
-/// Each caller runs its own operation on the batch's open write
-/// transaction, one at a time under `state`, so every operation sees the
-/// effects of those before it (single use holds inside a batch). The leader,
-/// the caller that began the transaction, commits it once nobody is left
-/// waiting to join, outside the lock; every member then learns the commit's
-/// outcome, and none hears "done" before its change is durable. A caller
-/// that finds no batch and no commit in flight leads at once, so a lone
-/// writer commits exactly as without grouping.
+/// A caller queues its operation. If no batch is being led, it becomes the
+/// leader: it begins one write transaction, runs every queued operation in
+/// it, one after another and in arrival order, taking in operations that
+/// arrive meanwhile, until the queue is empty; then it commits once, outside
+/// the lock. The other callers sleep until their answer arrives, so a batch
+/// of n operations costs the leader no thread switches, and each caller one
+/// wake-up. Each operation sees the effects of those before it, so single
+/// use holds inside a batch. A lone writer leads at once and commits its own
+/// operation alone, exactly as without grouping.
 ///
-/// Invariants, all under `state`:
-/// - `txn` is `Some` only while a batch accepts operations; it is taken out
-///   by the leader to commit, and `committing` is true until that commit's
-///   outcome is recorded;
-/// - `waiting` counts callers blocked for a chance to write; the leader
-///   commits only when it is zero, so a batch takes everyone who arrived
-///   during the previous commit;
+/// Invariants:
+/// - `leading` is true from the moment a caller becomes leader until a
+///   leader finds the queue empty after its commit; while it is true, no
+///   other caller begins a transaction;
+/// - no caller hears its answer before its batch's commit has returned: a
+///   member told `Ok` is durable;
 /// - an operation that fails without writing fails alone; one that fails
-///   after writing poisons its batch, which is rolled back, and every
-///   member gets `storage_error`.
-///
-/// Each condition variable has one kind of waiter, so a notification wakes
-/// only threads that can act on it (one shared variable made every batch of
-/// n writers cost about n² wake-ups):
-/// - `open`: callers waiting for a commit in flight to end;
-/// - `joined`: the leader, waiting for `waiting` to reach zero;
-/// - `done`: members waiting for their batch's outcome.
+///   after writing (or panics) poisons its batch, which is rolled back, and
+///   every member gets `storage_error`;
+/// - after its commit, a leader that finds operations queued passes the
+///   lead to the oldest of their callers before it answers its members, so
+///   the next batch runs while the answers go out.
 #[derive(Default)]
 struct GroupCommit {
-    state: Mutex<GroupState>,
-    open: Condvar,
-    joined: Condvar,
-    done: Condvar,
+    queue: Mutex<Queue>,
 }
 
 #[derive(Default)]
-struct GroupState {
-    txn: Option<RedbWrite>,
-    committing: bool,
-    waiting: usize,
-    /// Id of the batch `txn` belongs to; ids increase by one per batch.
-    batch: u64,
-    /// Members of the open batch, including the leader.
-    members: usize,
-    /// Set when an operation failed after writing: the batch must not commit.
-    poisoned: Option<Error>,
-    /// Outcomes of finished batches not yet read by all their members:
-    /// batch id → (outcome, members still to read it).
-    outcomes: HashMap<u64, (Result<()>, usize)>,
+struct Queue {
+    jobs: Vec<Job>,
+    leading: bool,
+}
+
+/// A queued operation and the way back to its caller.
+struct Job {
+    op: WriteOp,
+    reply: mpsc::Sender<Reply>,
+}
+
+enum Reply {
+    /// The operation's outcome, after its batch's commit.
+    Done(Result<Output>),
+    /// Lead the next batch (the caller's own operation is queued in it).
+    Lead,
+}
+
+/// The most operations one batch takes; callers beyond wait for the next.
+const MAX_BATCH: usize = 1024;
+
+impl GroupCommit {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // Nothing panics while the lock is held, so a poisoned queue is
+        // still consistent.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl RedbStore {
-    fn write_grouped(
-        &self,
-        group: &GroupCommit,
-        f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>,
-    ) -> Result<()> {
-        let lock_err = || Error::storage("group commit lock poisoned");
-        let mut st = group.state.lock().map_err(|_| lock_err())?;
-        // Join the open batch, or lead a new one once no commit is in flight.
-        let mut queued = false;
-        let leader = loop {
-            if st.txn.is_some() {
-                break false;
-            }
-            if !st.committing {
-                st.txn = Some(self.begin_redb()?);
-                st.batch += 1;
-                st.members = 0;
-                st.poisoned = None;
-                break true;
-            }
-            st.waiting += 1;
-            st = group.open.wait(st).map_err(|_| lock_err())?;
-            st.waiting -= 1;
-            queued = true;
+    fn write_grouped(&self, group: &GroupCommit, op: WriteOp) -> Result<Output> {
+        let (reply, answer) = mpsc::channel();
+        let lead = {
+            let mut q = group.queue();
+            q.jobs.push(Job { op, reply });
+            !std::mem::replace(&mut q.leading, true)
         };
-        let batch = st.batch;
-        let mut own = Ok(());
-        if let Some(tx) = st.txn.as_mut() {
-            let before = tx.writes;
-            own = f(tx);
-            if own.is_err() && tx.writes != before && st.poisoned.is_none() {
-                st.poisoned = Some(Error::storage(
-                    "an operation failed after writing; its batch was rolled back",
-                ));
-            }
-        }
-        st.members += 1;
-        if leader {
-            // Let everyone who queued behind the last commit join first.
-            while st.waiting > 0 && st.txn.is_some() {
-                st = group.joined.wait(st).map_err(|_| lock_err())?;
-            }
-            let tx = st.txn.take();
-            st.committing = true;
-            let poisoned = st.poisoned.take();
-            let members = st.members;
-            drop(st);
-            let outcome = match (poisoned, tx) {
-                (Some(e), _) => Err(e),
-                (None, Some(tx)) => tx.txn.commit().map_err(storage("commit failed")),
-                (None, None) => Err(Error::storage("group commit lost its transaction")),
-            };
-            let mut st = group.state.lock().map_err(|_| lock_err())?;
-            st.committing = false;
-            if members > 1 {
-                st.outcomes.insert(batch, (outcome.clone(), members - 1));
-                group.done.notify_all();
-            }
-            if st.waiting > 0 {
-                group.open.notify_all();
-            }
-            drop(st);
-            return own.and(outcome);
-        }
-        // A member: the last of those who queued lets the leader commit;
-        // then wait for the leader to record this batch's outcome.
-        if queued && st.waiting == 0 {
-            group.joined.notify_one();
+        if lead {
+            self.lead_batch(group);
         }
         loop {
-            if let Some((outcome, left)) = st.outcomes.get_mut(&batch) {
-                let outcome = outcome.clone();
-                *left -= 1;
-                if *left == 0 {
-                    st.outcomes.remove(&batch);
-                }
-                return own.and(outcome);
+            match answer.recv() {
+                Ok(Reply::Done(result)) => return result,
+                Ok(Reply::Lead) => self.lead_batch(group),
+                Err(_) => return Err(Error::storage("group commit lost an operation")),
             }
-            st = group.done.wait(st).map_err(|_| lock_err())?;
+        }
+    }
+
+    /// Runs one batch: every queued operation in one transaction, one
+    /// commit, then the lead to the next caller and the answers out.
+    fn lead_batch(&self, group: &GroupCommit) {
+        let mut answers: Vec<(mpsc::Sender<Reply>, Result<Output>)> = Vec::new();
+        let outcome = match self.begin_redb() {
+            Ok(mut tx) => {
+                let mut poisoned = None;
+                loop {
+                    let jobs = {
+                        let mut q = group.queue();
+                        let room = MAX_BATCH.saturating_sub(answers.len()).min(q.jobs.len());
+                        q.jobs.drain(..room).collect::<Vec<_>>()
+                    };
+                    if jobs.is_empty() {
+                        break;
+                    }
+                    for mut job in jobs {
+                        let before = tx.writes;
+                        let result =
+                            std::panic::catch_unwind(AssertUnwindSafe(|| (job.op)(&mut tx)))
+                                .unwrap_or_else(|_| {
+                                    // Its writes may be half made: count it as written.
+                                    tx.writes += 1;
+                                    Err(Error::storage("a write operation panicked"))
+                                });
+                        if result.is_err() && tx.writes != before && poisoned.is_none() {
+                            poisoned = Some(Error::storage(
+                                "an operation failed after writing; its batch was rolled back",
+                            ));
+                        }
+                        answers.push((job.reply, result));
+                    }
+                }
+                match poisoned {
+                    Some(e) => Err(e),
+                    None => tx.txn.commit().map_err(storage("commit failed")),
+                }
+            }
+            Err(e) => {
+                // No transaction: every queued operation fails with it.
+                let jobs = std::mem::take(&mut group.queue().jobs);
+                answers.extend(
+                    jobs.into_iter()
+                        .map(|j| (j.reply, Ok(Box::new(()) as Output))),
+                );
+                Err(e)
+            }
+        };
+        {
+            let mut q = group.queue();
+            loop {
+                let Some(next) = q.jobs.first() else {
+                    q.leading = false;
+                    break;
+                };
+                if next.reply.send(Reply::Lead).is_ok() {
+                    break;
+                }
+                // Its caller is gone (it can only have panicked): nobody
+                // awaits that operation.
+                q.jobs.remove(0);
+            }
+        }
+        for (reply, result) in answers {
+            let answer = match &outcome {
+                Ok(()) => result,
+                Err(e) => result.and(Err(e.clone())),
+            };
+            // A caller gone before its answer needs none.
+            let _ = reply.send(Reply::Done(answer));
         }
     }
 
@@ -733,7 +750,7 @@ mod tests {
                     std::thread::spawn(move || {
                         let key = [round.wrapping_mul(8).wrapping_add(i); 32];
                         barrier.wait();
-                        let result = store.write_dyn(&mut |tx| {
+                        let result = (&*store as &dyn Store).write(move |tx| {
                             tx.put_refresh(&key, &record(i))?;
                             if i == 0 {
                                 return Err(Error::config("fails after writing"));
@@ -756,6 +773,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An operation that panics, run by whichever caller leads its batch,
+    /// fails its own caller with `storage_error`, rolls its batch back, and
+    /// leaves the store working: the lead passes on, and later writes
+    /// commit.
+    #[test]
+    fn a_panicking_operation_fails_its_batch_and_the_store_goes_on() {
+        let store: Arc<dyn Store> = Arc::new(RedbStore::in_memory(true).unwrap());
+        for round in 0..10u8 {
+            let barrier = Arc::new(Barrier::new(4));
+            let handles: Vec<_> = (0..4u8)
+                .map(|i| {
+                    let (store, barrier) = (store.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        let key = [round.wrapping_mul(4).wrapping_add(i); 32];
+                        barrier.wait();
+                        let result = store.write(move |tx| {
+                            tx.put_refresh(&key, &record(i))?;
+                            if i == 0 {
+                                panic!("an operation that panics");
+                            }
+                            Ok(())
+                        });
+                        (i, key, result)
+                    })
+                })
+                .collect();
+            for h in handles {
+                let (i, key, result) = h.join().unwrap();
+                let stored = store.read(|tx| tx.refresh(&key)).unwrap();
+                match result {
+                    Ok(()) => assert!(stored.is_some(), "acknowledged write lost"),
+                    Err(e) => {
+                        assert_eq!(e.code(), "storage_error");
+                        assert!(stored.is_none(), "failed write persisted");
+                    }
+                }
+                if i == 0 {
+                    assert!(stored.is_none());
+                }
+            }
+        }
+        let key = [0xee; 32];
+        store
+            .write(move |tx| tx.put_refresh(&key, &record(1)))
+            .unwrap();
+        assert!(store.read(|tx| tx.refresh(&key)).unwrap().is_some());
     }
 
     /// The expiry index holds exactly one entry per refresh record, at its
