@@ -8,6 +8,7 @@
 //! Invariant: a `write` closure that returns `Ok` is committed with full
 //! durability before `write` returns; one that returns `Err` leaves no trace.
 
+mod file_backend;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 mod process_local;

@@ -21,6 +21,7 @@ use redb::{
     ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
 
+use super::file_backend::LseekLength;
 use super::{Output, ProcessLocal, ReadTx, Store, StoreStats, WriteOp, WriteTx};
 use crate::error::{Error, Result};
 use crate::records::{self, tables, Digest32, FamilyRecord, Id16, PatRecord, RefreshRecord};
@@ -397,9 +398,18 @@ fn open_file(path: &Path, multi_process: bool) -> Result<Database> {
     if multi_process {
         builder.set_concurrency_mode(ConcurrencyMode::MultiWriter);
     }
-    builder
-        .create(path)
-        .map_err(|e| Error::storage(format!("cannot open the database {}: {e}", path.display())))
+    let cannot = |e: &dyn std::fmt::Display| {
+        Error::storage(format!("cannot open the database {}: {e}", path.display()))
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| cannot(&e))?;
+    let backend = LseekLength::new(file).map_err(|e| cannot(&e))?;
+    builder.create_with_backend(backend).map_err(|e| cannot(&e))
 }
 
 /// A read snapshot.
