@@ -34,7 +34,19 @@ pub(crate) struct LseekLength {
 }
 
 impl LseekLength {
-    pub(crate) fn new(file: File) -> Result<Self, redb::DatabaseError> {
+    /// Opens the file at `path` for reading and writing, creating it if
+    /// missing, as redb's `Builder::create` does.
+    pub(crate) fn open(path: &std::path::Path) -> Result<Self, redb::DatabaseError> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        Self::new(file)
+    }
+
+    fn new(file: File) -> Result<Self, redb::DatabaseError> {
         let length = file.try_clone()?;
         Ok(LseekLength {
             inner: FileBackend::new(file)?,
@@ -112,14 +124,7 @@ mod tests {
     use super::*;
 
     fn open(path: &std::path::Path) -> LseekLength {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .unwrap();
-        LseekLength::new(file).unwrap()
+        LseekLength::open(path).unwrap()
     }
 
     /// The length follows every change, including one made through another

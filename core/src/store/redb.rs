@@ -401,14 +401,7 @@ fn open_file(path: &Path, multi_process: bool) -> Result<Database> {
     let cannot = |e: &dyn std::fmt::Display| {
         Error::storage(format!("cannot open the database {}: {e}", path.display()))
     };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|e| cannot(&e))?;
-    let backend = LseekLength::new(file).map_err(|e| cannot(&e))?;
+    let backend = LseekLength::open(path).map_err(|e| cannot(&e))?;
     builder.create_with_backend(backend).map_err(|e| cannot(&e))
 }
 
