@@ -15,12 +15,12 @@
 //! Invariant: apart from `len`, every call goes to redb's [`FileBackend`]
 //! unchanged, locks included. The second descriptor shares the open file
 //! description (and so its byte-range locks, which `close` releases
-//! explicitly); it is dropped at `close` too.
+//! explicitly); it lives exactly as long as redb's own descriptor, until
+//! the backend is dropped.
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
 use std::ops::Bound;
-use std::sync::{Mutex, PoisonError};
 
 use redb::backends::FileBackend;
 use redb::{BackendError, StorageBackend};
@@ -29,8 +29,8 @@ use redb::{BackendError, StorageBackend};
 pub(crate) struct LseekLength {
     inner: FileBackend,
     /// A second descriptor of the same open file, used only to read its
-    /// length with `lseek`; dropped at `close`.
-    length: Mutex<Option<File>>,
+    /// length with `lseek`.
+    length: File,
 }
 
 impl LseekLength {
@@ -43,25 +43,16 @@ impl LseekLength {
             .create(true)
             .truncate(false)
             .open(path)?;
-        Self::new(file)
-    }
-
-    fn new(file: File) -> Result<Self, redb::DatabaseError> {
-        let length = file.try_clone()?;
         Ok(LseekLength {
+            length: file.try_clone()?,
             inner: FileBackend::new(file)?,
-            length: Mutex::new(Some(length)),
         })
     }
 }
 
 impl StorageBackend for LseekLength {
     fn len(&self) -> Result<u64, io::Error> {
-        let guard = self.length.lock().unwrap_or_else(PoisonError::into_inner);
-        match guard.as_ref() {
-            Some(mut file) => file.seek(SeekFrom::End(0)),
-            None => self.inner.len(),
-        }
+        (&self.length).seek(SeekFrom::End(0))
     }
 
     fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), io::Error> {
@@ -81,12 +72,6 @@ impl StorageBackend for LseekLength {
     }
 
     fn close(&self) -> Result<(), io::Error> {
-        drop(
-            self.length
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take(),
-        );
         self.inner.close()
     }
 
@@ -129,7 +114,7 @@ mod tests {
 
     /// The length follows every change, including one made through another
     /// open of the file (another process, in `multi_process` mode), and
-    /// after `close` it still answers, from redb's backend.
+    /// after `close` it still answers.
     #[test]
     fn length_follows_the_file_whoever_changes_it() {
         let dir = tempfile::tempdir().unwrap();

@@ -341,10 +341,7 @@ impl RedbStore {
             Err(e) => {
                 // No transaction: every queued operation fails with it.
                 let jobs = std::mem::take(&mut group.queue().jobs);
-                answers.extend(
-                    jobs.into_iter()
-                        .map(|j| (j.reply, Ok(Box::new(()) as Output))),
-                );
+                answers.extend(jobs.into_iter().map(|j| (j.reply, Err(e.clone()))));
                 Err(e)
             }
         };
