@@ -92,9 +92,11 @@ def test_deleted_user_is_user_not_found(
     assert_error(refresh(api, tokens["refresh"]), 401, "user_not_found")
 
 
-def test_inactive_user_cannot_refresh_and_the_session_ends(
+def assert_inactive_user_refused_and_session_ended(
     api: APIClient, user: AbstractBaseUser, tokens: dict[str, str]
 ) -> None:
+    """Deactivates `user`: refreshing `tokens` gives 401 user_inactive, and
+    even once the user is active again, the session stays ended."""
     user.is_active = False
     user.save()
     assert_error(refresh(api, tokens["refresh"]), 401, "user_inactive")
@@ -103,10 +105,20 @@ def test_inactive_user_cannot_refresh_and_the_session_ends(
     assert_error(api.get(ME, **bearer(tokens["access"])), 401, "token_revoked")
 
 
-def test_a_retry_within_reuse_grace_is_rotated(
-    api: APIClient, settings: object, tokens: dict[str, str]
+def test_inactive_user_cannot_refresh_and_the_session_ends(
+    api: APIClient, user: AbstractBaseUser, tokens: dict[str, str]
 ) -> None:
+    assert_inactive_user_refused_and_session_ended(api, user, tokens)
+
+
+@pytest.fixture
+def reuse_grace(settings: object) -> None:
     settings.TESSERA = {**settings.TESSERA, "REUSE_GRACE": timedelta(seconds=30)}  # type: ignore[attr-defined]
+
+
+def test_a_retry_within_reuse_grace_is_rotated(
+    api: APIClient, reuse_grace: None, tokens: dict[str, str]
+) -> None:
     first = refresh(api, tokens["refresh"])
     assert first.status_code == 200
     retry = refresh(api, tokens["refresh"])
@@ -115,18 +127,12 @@ def test_a_retry_within_reuse_grace_is_rotated(
 
 
 def test_a_retry_within_reuse_grace_still_checks_the_user(
-    api: APIClient, settings: object, user: AbstractBaseUser, tokens: dict[str, str]
+    api: APIClient, reuse_grace: None, user: AbstractBaseUser, tokens: dict[str, str]
 ) -> None:
-    settings.TESSERA = {**settings.TESSERA, "REUSE_GRACE": timedelta(seconds=30)}  # type: ignore[attr-defined]
     assert refresh(api, tokens["refresh"]).status_code == 200
-    user.is_active = False
-    user.save()
     # The retried token was rotated once already; the grace lets it rotate
     # again, but not past the user check.
-    assert_error(refresh(api, tokens["refresh"]), 401, "user_inactive")
-    user.is_active = True
-    user.save()
-    assert_error(api.get(ME, **bearer(tokens["access"])), 401, "token_revoked")
+    assert_inactive_user_refused_and_session_ended(api, user, tokens)
 
 
 def test_refresh_needs_no_credentials_header(api: APIClient, tokens: dict[str, str]) -> None:
