@@ -7,6 +7,9 @@
 //! Criterion measures one operation at a time; this needs whole-run
 //! throughput across threads and a latency distribution, so it is a plain
 //! timed harness. `TESSERA_BENCH_SECONDS` sets each cell's length (default 5).
+//! Each file first holds `TESSERA_BENCH_SESSIONS` other sessions (default
+//! 100,000), so that the rotating sessions' records lie on pages of their
+//! own, as they would on a site with many users, not on a few shared ones.
 //! `TESSERA_BENCH_CELL=multi,group,threads` (e.g. `false,true,32`) runs only
 //! that cell, for profiling.
 // A test program: a failed setup step should stop it loudly.
@@ -73,6 +76,21 @@ fn run(e: &Arc<Engine>, threads: usize, length: Duration) -> Cell {
     }
 }
 
+/// Fills `engine` with `n` sessions, 10,000 per commit.
+fn fill(engine: &Engine, n: usize) {
+    let users: Vec<String> = (0..10_000).map(|i| format!("user{i}")).collect();
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(users.len());
+        let reqs: Vec<(&str, Map<String, serde_json::Value>)> = users[..take]
+            .iter()
+            .map(|u| (u.as_str(), Map::new()))
+            .collect();
+        engine.issue_batch(&reqs).unwrap();
+        left -= take;
+    }
+}
+
 fn fsync_time(dir: &std::path::Path) -> Duration {
     let mut f = std::fs::File::create(dir.join("fsync.bin")).unwrap();
     let mut times = Vec::new();
@@ -101,21 +119,29 @@ fn main() {
             v[2].parse().unwrap(),
         )
     });
+    let sessions: usize = std::env::var("TESSERA_BENCH_SESSIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
     let fsync = fsync_time(dir.path());
     println!(
         "fsync (4 KiB write + fdatasync), median of 200: {:.1} µs",
         fsync.as_secs_f64() * 1e6
     );
-    println!("{} s per cell, 2 cores\n", seconds);
+    println!("{seconds} s per cell, 2 cores, {sessions} other sessions in each file\n");
     println!("| mode | group commit | threads | rotations/s | p50 latency | p99 latency |");
     println!("|---|---|---|---|---|---|");
     let mut single_rate = [0.0f64; 2];
     let mut single_p50 = [Duration::ZERO; 2];
     for multi in [false, true] {
         for (gi, group) in [false, true].into_iter().enumerate() {
+            if only.is_some_and(|o| (o.0, o.1) != (multi, group)) {
+                continue;
+            }
             let path = dir.path().join(format!("gc-{multi}-{group}.redb"));
             let e = Arc::new(engine(&path, group, multi));
+            fill(&e, sessions);
             for threads in [1, 4, 16, 32] {
                 if only.is_some_and(|o| o != (multi, group, threads)) {
                     continue;

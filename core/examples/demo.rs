@@ -47,8 +47,8 @@ fn main() -> Result<(), tessera::Error> {
     println!("public keys (JWKS): {}", engine.jwks());
     let stats = engine.stats()?;
     println!(
-        "store: {} refresh records, {} families, {} bytes on disk",
-        stats.refresh_records, stats.families, stats.file_bytes
+        "store: {} session(s), {} bytes on disk",
+        stats.families, stats.file_bytes
     );
     engine.close()
 }

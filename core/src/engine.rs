@@ -7,6 +7,11 @@
 //!   state and the mark that spends it happen in one durable write
 //!   transaction, so concurrent callers, threads or processes, see exactly
 //!   one success;
+//! - the family record is the state of every token issued for it: the
+//!   current token may be exchanged, any other was exchanged already (a
+//!   minted token is delivered only once its rotation commits). So a
+//!   rotation reads and writes that one record; refresh records exist only
+//!   for foreign (simplejwt) tokens;
 //! - replaying a rotated token revokes its whole family (outside the
 //!   `reuse_grace` exception for the current token's predecessor);
 //! - refresh state is kept until the token could no longer verify
@@ -38,7 +43,7 @@ use crate::sessions::{ActiveSessions, Lookup};
 #[cfg(feature = "postgres")]
 use crate::store::postgres::PostgresStore;
 use crate::store::redb::RedbStore;
-use crate::store::{ReadTx, Store, StoreLocation, StoreStats};
+use crate::store::{ReadTx, Store, StoreLocation, StoreStats, WriteTx};
 use crate::verifier::Verifier;
 
 /// Family id stored for a blacklisted foreign token that started no family.
@@ -186,7 +191,9 @@ pub struct Session {
     pub family_id: FamilyId,
     /// When `issue` started it.
     pub created_at: i64,
-    /// When it last rotated (its creation time if never).
+    /// When it last rotated (its creation time if never). A retry within
+    /// `reuse_grace` of the token before the current one does not count:
+    /// the grace window runs from this time.
     pub last_refreshed_at: i64,
     /// When its current refresh token expires.
     pub expires_at: i64,
@@ -322,13 +329,12 @@ impl Engine {
                     previous: None,
                     state: FamilyState::Active,
                 };
-                (fid, fam, m.refresh_key, m.refresh_record(fid))
+                (fid, fam)
             })
             .collect();
         self.store.write(move |tx| {
-            for (fid, fam, key, rec) in &records {
+            for (fid, fam) in &records {
                 tx.put_family(fid, fam)?;
-                tx.put_refresh(key, rec)?;
             }
             Ok(())
         })?;
@@ -397,21 +403,23 @@ impl Engine {
             .verify(token, Some(TokenType::Refresh), now)
             .and_then(|claims| {
                 let key = jti_key(claims.jti.as_str());
-                self.store.read(|tx| match tx.refresh(&key)? {
-                    None if claims.family.is_some() => Err(session_gone()),
-                    None => check_not_revoked(tx, &claims),
-                    Some(rec) => {
-                        let fam = tx.family(&rec.family)?;
-                        if !fam.is_some_and(|f| f.state == FamilyState::Active) {
-                            return Err(Error::TokenRevoked("the session was logged out".into()));
-                        }
-                        match rec.state {
-                            RefreshState::Active => Ok(()),
-                            _ => Err(Error::RefreshReused(
-                                "the refresh token was already used".into(),
-                            )),
-                        }
+                self.store.read(|tx| {
+                    let fid = match &claims.family {
+                        Some(f) => f.to_bytes(),
+                        None => match tx.refresh(&key)? {
+                            Some(rec) => rec.family,
+                            None => return check_not_revoked(tx, &claims),
+                        },
+                    };
+                    let fam = live_family(tx, &fid)?;
+                    // A foreign token's record exists only once it was
+                    // spent; a token of ours is live only as the current one.
+                    if claims.family.is_none() || fam.current != key {
+                        return Err(Error::RefreshReused(
+                            "the refresh token was already used".into(),
+                        ));
                     }
+                    Ok(())
                 })?;
                 Ok(claims)
             });
@@ -449,16 +457,18 @@ impl Engine {
         let s = self.settings;
         // What the operation needs, owned: group commit may run it on
         // another thread.
-        let has_family = claims.family.is_some();
+        let foreign = claims.family.is_none();
         let user = claims.user_id.as_str().to_owned();
         let (iat, exp) = (claims.iat, claims.exp);
         let new_key = minted.refresh_key;
-        let new_rec = minted.refresh_record(fid);
         let new_exp = minted.pair.refresh_expires_at;
         let outcome = self.store.write(move |tx| {
-            let Some(mut rec) = tx.refresh(&key)? else {
-                if has_family {
-                    return Err(session_gone());
+            if foreign {
+                if let Some(rec) = tx.refresh(&key)? {
+                    // Spent already: a replay of the token that started
+                    // `rec.family`, or of one logged out before it started any.
+                    let fam = live_family(tx, &rec.family)?;
+                    return revoke_for_reuse(tx, rec.family, fam, now);
                 }
                 check_user_mark(tx, &user, iat)?;
                 // First sight of a foreign (simplejwt) token: blacklist its
@@ -484,68 +494,31 @@ impl Engine {
                         state: FamilyState::Active,
                     },
                 )?;
-                tx.put_refresh(&new_key, &new_rec)?;
                 return Ok(Rotation::Rotated);
-            };
-            if has_family && rec.family != fid {
-                return Err(Error::invalid("token family does not match its record"));
             }
-            let Some(mut fam) = tx.family(&rec.family)? else {
-                return Err(session_gone());
-            };
-            if fam.state != FamilyState::Active {
-                return Err(Error::TokenRevoked("the session was logged out".into()));
+            let mut fam = live_family(tx, &fid)?;
+            if fam.current == key {
+                fam.previous = Some(key);
+                fam.last_refreshed_at = now;
+            } else if s.reuse_grace > 0
+                && fam.previous == Some(key)
+                && now.saturating_sub(fam.last_refreshed_at) <= s.reuse_grace
+            {
+                // A client that lost the response retries the token that
+                // produced the current one. The undelivered current token
+                // is superseded; the retried token stays the predecessor,
+                // and its grace window (from `last_refreshed_at`, its
+                // exchange) does not move.
+            } else {
+                // Every token of this family that we delivered was current
+                // once (the signature proves we minted it, and a minted
+                // token is delivered only after its rotation commits). One
+                // that is current no more was exchanged: this is a replay.
+                return revoke_for_reuse(tx, fid, fam, now);
             }
-            match rec.state {
-                RefreshState::Active if fam.current == key => {
-                    rec.state = RefreshState::Rotated {
-                        at: now,
-                        child: new_key,
-                    };
-                    tx.put_refresh(&key, &rec)?;
-                }
-                RefreshState::Rotated { at, child }
-                    if s.reuse_grace > 0
-                        && now.saturating_sub(at) <= s.reuse_grace
-                        && fam.previous == Some(key)
-                        && fam.current == child =>
-                {
-                    // A client that lost the response retries the token
-                    // that produced the current one. The undelivered
-                    // current token is superseded; the retried token stays
-                    // the predecessor, and its grace window does not move.
-                    let mut lost = tx
-                        .refresh(&child)?
-                        .ok_or_else(|| Error::storage("current refresh token has no record"))?;
-                    lost.state = RefreshState::Rotated {
-                        at: now,
-                        child: new_key,
-                    };
-                    tx.put_refresh(&child, &lost)?;
-                    rec.state = RefreshState::Rotated { at, child: new_key };
-                    tx.put_refresh(&key, &rec)?;
-                    fam.current = new_key;
-                    fam.last_refreshed_at = now;
-                    fam.expires_at = new_exp;
-                    tx.put_family(&rec.family, &fam)?;
-                    tx.put_refresh(&new_key, &new_rec)?;
-                    return Ok(Rotation::Rotated);
-                }
-                _ => {
-                    fam.state = FamilyState::Revoked {
-                        at: now,
-                        reason: RevokeReason::Reuse,
-                    };
-                    tx.put_family(&rec.family, &fam)?;
-                    return Ok(Rotation::Reused(rec.family));
-                }
-            }
-            fam.previous = Some(key);
             fam.current = new_key;
-            fam.last_refreshed_at = now;
             fam.expires_at = new_exp;
-            tx.put_family(&rec.family, &fam)?;
-            tx.put_refresh(&new_key, &new_rec)?;
+            tx.put_family(&fid, &fam)?;
             Ok(Rotation::Rotated)
         });
         match &outcome {
@@ -584,31 +557,41 @@ impl Engine {
             .verify(refresh_token, Some(TokenType::Refresh), now)?;
         let key = jti_key(claims.jti.as_str());
         let leeway = self.settings.leeway;
-        let (has_family, iat, exp) = (claims.family.is_some(), claims.iat, claims.exp);
-        let revoked = self.store.write(move |tx| match tx.refresh(&key)? {
-            Some(rec) => match tx.family(&rec.family)? {
+        let (sid, iat, exp) = (
+            claims.family.as_ref().map(FamilyId::to_bytes),
+            claims.iat,
+            claims.exp,
+        );
+        let revoked = self.store.write(move |tx| {
+            // Any token of a session, spent or not, names the session.
+            let fid = match sid {
+                Some(fid) => fid,
+                None => match tx.refresh(&key)? {
+                    Some(rec) => rec.family,
+                    None => {
+                        tx.put_refresh(
+                            &key,
+                            &RefreshRecord {
+                                family: NO_FAMILY,
+                                state: RefreshState::Blacklisted { at: now },
+                                issued_at: iat.unwrap_or(now),
+                                expires_at: exp.saturating_add(leeway),
+                            },
+                        )?;
+                        return Ok(None);
+                    }
+                },
+            };
+            match tx.family(&fid)? {
                 Some(mut fam) if fam.state == FamilyState::Active => {
                     fam.state = FamilyState::Revoked {
                         at: now,
                         reason: RevokeReason::Logout,
                     };
-                    tx.put_family(&rec.family, &fam)?;
-                    Ok(Some(rec.family))
+                    tx.put_family(&fid, &fam)?;
+                    Ok(Some(fid))
                 }
                 _ => Ok(None),
-            },
-            None if has_family => Ok(None),
-            None => {
-                tx.put_refresh(
-                    &key,
-                    &RefreshRecord {
-                        family: NO_FAMILY,
-                        state: RefreshState::Blacklisted { at: now },
-                        issued_at: iat.unwrap_or(now),
-                        expires_at: exp.saturating_add(leeway),
-                    },
-                )?;
-                Ok(None)
             }
         });
         match &revoked {
@@ -685,37 +668,52 @@ impl Engine {
         Ok(out)
     }
 
-    /// Removes state that can no longer matter: refresh records and families
+    /// Removes state that can no longer matter: families and refresh records
     /// past `exp + leeway`, expired PATs and stale PAT tombstones. Returns the
-    /// number of records removed. Runs in batches, each its own transaction.
+    /// number of records removed. Runs in batches, each its own transaction;
+    /// families are found by a scan of the family table, which rotations
+    /// therefore never have to index by time.
     pub fn purge_expired(&self) -> Result<u64> {
         let now = self.clock.now();
-        // A record stores exp + leeway, the first second at which its token
-        // can no longer verify; from then on it may go.
+        let leeway = self.settings.leeway;
+        // A refresh record stores exp + leeway, the first second at which
+        // its token can no longer verify; from then on it may go.
         let before = now.saturating_add(1);
         let mut removed = 0u64;
         loop {
             let n = self.store.write(move |tx| {
                 let batch = tx.expired_refresh(before, PURGE_BATCH)?;
-                let mut n = 0u64;
                 for (exp, key) in &batch {
-                    let rec = tx.refresh(key)?;
                     tx.delete_refresh(key, *exp)?;
-                    n += 1;
-                    let Some(rec) = rec else { continue };
-                    if let Some(fam) = tx.family(&rec.family)? {
-                        if fam.current == *key {
-                            tx.delete_family(&rec.family, &fam.user_id)?;
-                            n += 1;
-                        }
+                }
+                Ok(batch.len())
+            })?;
+            removed += n as u64;
+            if n < PURGE_BATCH {
+                break;
+            }
+        }
+        let mut after = None;
+        loop {
+            let outcome = self.store.write(move |tx| {
+                let batch = tx.family_ids(after, PURGE_BATCH)?;
+                let mut n = 0u64;
+                for id in &batch {
+                    let Some(fam) = tx.family(id)? else { continue };
+                    // Its current token, and so every token it had, can no
+                    // longer verify.
+                    if fam.expires_at.saturating_add(leeway) <= now {
+                        tx.delete_family(id, &fam.user_id)?;
+                        n += 1;
                     }
                 }
-                Ok((n, batch.len()))
+                Ok((n, batch.last().copied(), batch.len()))
             });
             self.forget_sessions(None);
-            let n = n?;
-            removed += n.0;
-            if n.1 < PURGE_BATCH {
+            let (n, last, seen) = outcome?;
+            removed += n;
+            after = last;
+            if seen < PURGE_BATCH {
                 break;
             }
         }
@@ -800,8 +798,6 @@ impl Engine {
         }
         Ok(Minted {
             refresh_key: jti_key(claims.jti.as_str()),
-            issued_at: now,
-            purge_at: claims.exp.saturating_add(s.leeway),
             pair: TokenPair {
                 access,
                 refresh,
@@ -896,19 +892,30 @@ impl fmt::Debug for Engine {
 struct Minted {
     pair: TokenPair,
     refresh_key: Digest32,
-    issued_at: i64,
-    purge_at: i64,
 }
 
-impl Minted {
-    fn refresh_record(&self, family: Id16) -> RefreshRecord {
-        RefreshRecord {
-            family,
-            state: RefreshState::Active,
-            issued_at: self.issued_at,
-            expires_at: self.purge_at,
-        }
+/// The family a refresh token belongs to, if it can still rotate.
+fn live_family(tx: &dyn ReadTx, id: &Id16) -> Result<FamilyRecord> {
+    match tx.family(id)? {
+        Some(fam) if fam.state == FamilyState::Active => Ok(fam),
+        Some(_) => Err(Error::TokenRevoked("the session was logged out".into())),
+        None => Err(session_gone()),
     }
+}
+
+/// Revokes a live family after a replay of one of its spent tokens.
+fn revoke_for_reuse(
+    tx: &mut dyn WriteTx,
+    id: Id16,
+    mut fam: FamilyRecord,
+    now: i64,
+) -> Result<Rotation> {
+    fam.state = FamilyState::Revoked {
+        at: now,
+        reason: RevokeReason::Reuse,
+    };
+    tx.put_family(&id, &fam)?;
+    Ok(Rotation::Reused(id))
 }
 
 fn session_gone() -> Error {

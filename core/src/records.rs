@@ -5,8 +5,14 @@
 //! - every value is `[format version byte] ++ bincode(record)` with bincode's
 //!   fixed-width little-endian integers, so the bytes do not depend on the
 //!   platform; decoding refuses unknown versions and trailing bytes;
-//! - records hold digests, never a token: refresh state is keyed by
-//!   SHA-256(jti), PATs by SHA-256 (or HMAC-SHA256) of the whole token;
+//! - records hold digests, never a token: a family names its current and
+//!   previous refresh tokens by SHA-256(jti), refresh records are keyed by
+//!   it, PATs by SHA-256 (or HMAC-SHA256) of the whole token;
+//! - the family record alone holds the state of the refresh tokens Tessera
+//!   issued for it: `current` may be exchanged, and any other token of the
+//!   family was exchanged already. Refresh records exist only for foreign
+//!   (simplejwt) tokens, spent or logged out, and as leftovers of schema
+//!   version 1 until they expire. A rotation therefore writes one record;
 //! - table names carry their version (`tessera.v1.*`); a change of layout
 //!   is a new name plus a migration, never a silent reinterpretation.
 
@@ -20,7 +26,7 @@ pub(crate) const FORMAT_V1: u8 = 1;
 
 /// Table names, versioned.
 pub(crate) mod tables {
-    /// SHA-256(jti) → [`super::RefreshRecord`].
+    /// SHA-256(jti) → [`super::RefreshRecord`], for foreign tokens.
     pub const REFRESH: &str = "tessera.v1.refresh";
     /// family id → [`super::FamilyRecord`].
     pub const FAMILY: &str = "tessera.v1.family";
@@ -96,12 +102,15 @@ pub(crate) enum FamilyState {
 pub(crate) struct FamilyRecord {
     pub user_id: String,
     pub created_at: i64,
+    /// When a token of the family was last exchanged, a retry within
+    /// `reuse_grace` aside: the start of `previous`'s grace window.
     pub last_refreshed_at: i64,
     /// `exp` of the current refresh token: the family's end.
     pub expires_at: i64,
     /// Key of the current refresh token.
     pub current: Digest32,
-    /// Key of the token the current one replaced, for `reuse_grace`.
+    /// Key of the token the current one replaced, for `reuse_grace` (for a
+    /// family a foreign token started, that token's key).
     pub previous: Option<Digest32>,
     pub state: FamilyState,
 }

@@ -66,8 +66,7 @@ fn main() {
             "refresh_reused"
         );
     }
-    let stats = engine.stats().unwrap();
-    assert_eq!(stats.refresh_records, 2 * tokens.len() as u64);
+    assert_eq!(engine.sessions("forked").unwrap().len(), tokens.len());
     // The parent's handle still works after its children exited.
     engine.issue("forked", Map::new()).unwrap();
     engine.close().unwrap();
@@ -86,10 +85,13 @@ fn main() {
         c
     })
     .unwrap();
-    assert_eq!(
-        reopened.stats().unwrap().refresh_records,
-        2 * tokens.len() as u64 + 1
-    );
+    assert_eq!(reopened.sessions("forked").unwrap().len(), tokens.len() + 1);
+    for t in &tokens {
+        assert_eq!(
+            reopened.verify_refresh(t).unwrap_err().code(),
+            "refresh_reused"
+        );
+    }
     println!(
         "fork: {} rotations from {CHILDREN} forked children persisted",
         tokens.len()

@@ -282,6 +282,30 @@ fn record_decode(dir: &Path) {
         assert!(engine.refresh(&first.refresh).is_err(), "replay revokes");
         let other = engine.issue("bob", extra).expect("issue");
         engine.revoke(&other.refresh).expect("logout");
+        // Only tokens Tessera did not issue get refresh records: one
+        // simplejwt-shaped token exchanged, one logged out.
+        for (jti, exchange) in [
+            ("0123456789abcdef0123456789abcdef", true),
+            ("fedcba9876543210fedcba9876543210", false),
+        ] {
+            let foreign = jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &serde_json::json!({
+                    "token_type": "refresh",
+                    "exp": NOW + 86_400,
+                    "iat": NOW - 60,
+                    "jti": jti,
+                    "user_id": "carol",
+                }),
+                &jsonwebtoken::EncodingKey::from_secret(keys::HS256_SECRET),
+            )
+            .expect("sign a simplejwt-shaped token");
+            if exchange {
+                engine.refresh(&foreign).expect("exchange a foreign token");
+            } else {
+                engine.revoke(&foreign).expect("log a foreign token out");
+            }
+        }
         keeper_pair = second;
         let pat = engine
             .create_pat("alice", "ci", Some(NOW + 86_400), vec!["repo:read".into()])

@@ -472,9 +472,10 @@ fuzz_target!(|data: &[u8]| {
             }
             Op::Purge => {
                 let mut want = 0u64;
+                // A token Tessera issued has no record of its own (its
+                // family holds its state): only families count.
                 for t in m.refresh.iter_mut().filter(|t| !t.purged && t.exp <= now) {
                     t.purged = true;
-                    want += 1;
                 }
                 for f in m.families.iter_mut().filter(|f| !f.purged) {
                     if m.refresh[f.current].purged {
@@ -498,10 +499,7 @@ fuzz_target!(|data: &[u8]| {
             Op::Stats => {
                 let s = engine.stats().expect("stats");
                 let count = |n: usize| n as u64;
-                assert_eq!(
-                    s.refresh_records,
-                    count(m.refresh.iter().filter(|t| !t.purged).count())
-                );
+                assert_eq!(s.refresh_records, 0, "no records for tokens we issued");
                 assert_eq!(
                     s.families,
                     count(m.families.iter().filter(|f| !f.purged).count())

@@ -86,7 +86,7 @@ def test_the_gil_is_released_during_a_long_engine_call() -> None:
             stop.set()
             thread.join()
 
-        assert removed >= 20_000
+        assert removed == 10_000  # one family per session
         span = end - start
         inside = [t for t in ticks if start + span / 4 < t < end - span / 4]
         assert inside, f"no ticks during the {span:.3f}s call"

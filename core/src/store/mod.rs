@@ -104,6 +104,8 @@ pub(crate) trait WriteTx: ReadTx {
     /// Up to `limit` refresh keys whose purge time (`exp + leeway`) is
     /// before `before`, with that time, oldest first.
     fn expired_refresh(&mut self, before: i64, limit: usize) -> Result<Vec<(i64, Digest32)>>;
+    /// Every family id (for purging), in id order, from `after`.
+    fn family_ids(&mut self, after: Option<Id16>, limit: usize) -> Result<Vec<Id16>>;
     fn put_pat(&mut self, digest: &Digest32, rec: &PatRecord) -> Result<()>;
     fn delete_pat(&mut self, digest: &Digest32, rec: &PatRecord) -> Result<()>;
     /// Every PAT digest (for purging), in digest order, from `after`.
@@ -114,7 +116,10 @@ pub(crate) trait WriteTx: ReadTx {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StoreStats {
-    /// Refresh-token state records (active, rotated and blacklisted).
+    /// Records of refresh tokens Tessera did not issue (blacklisted
+    /// simplejwt tokens), and those a schema version 1 store wrote for its
+    /// own tokens, until they expire. The tokens Tessera issues are tracked
+    /// by their family alone.
     pub refresh_records: u64,
     /// Token families (sessions), live or revoked, not yet purged.
     pub families: u64,

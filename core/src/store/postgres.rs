@@ -6,7 +6,7 @@
 //!   what they find (`SELECT … FOR UPDATE`) until it ends. A transaction
 //!   therefore decides only on rows no one else can change before it
 //!   commits: two callers exchanging the same refresh token queue on its
-//!   row, and the second sees the first one's result;
+//!   session's row, and the second sees the first one's result;
 //! - what a row lock cannot hold, absence, is guarded in two ways:
 //!   a key this transaction read as absent is written with a plain INSERT,
 //!   never an upsert, so of two transactions that both found it absent one
@@ -84,7 +84,17 @@ const CONFLICT_STATES: [&str; 3] = [
 
 /// Schema migrations, in order. A published migration never changes; a
 /// change of layout is a new entry.
-const MIGRATIONS: &[(i32, &str)] = &[(1, MIGRATION_1)];
+const MIGRATIONS: &[(i32, &str)] = &[(1, MIGRATION_1), (2, MIGRATION_2)];
+
+/// Version 2: a family row alone holds the state of the tokens Tessera
+/// issued for it (`current`, `previous`), so rotations write no
+/// `tessera_refresh` row; that table keeps only tokens Tessera did not issue
+/// (simplejwt's), and rows version 1 wrote, until they expire. The layout
+/// is unchanged; the new version makes a build that knows only version 1,
+/// which would take every such session for gone, refuse the database.
+const MIGRATION_2: &str = "
+COMMENT ON TABLE tessera_refresh IS 'spent or logged-out refresh tokens Tessera did not issue, by SHA-256 of the jti; the tokens of a family are tracked in tessera_family';
+";
 
 /// Version 1: one table per record type, columns for every record field.
 /// Times are Unix seconds (`bigint`), as in the records.
@@ -663,6 +673,7 @@ mod sql {
          last_used_at = EXCLUDED.last_used_at, revoked_at = EXCLUDED.revoked_at"
     );
     pub const PAT_DELETE: &str = "DELETE FROM tessera_pat WHERE digest = $1";
+    pub const FAMILY_IDS: &str = "SELECT id FROM tessera_family WHERE id > $1 ORDER BY id LIMIT $2";
     pub const PAT_DIGESTS: &str =
         "SELECT digest FROM tessera_pat WHERE digest > $1 ORDER BY digest LIMIT $2";
     pub const STATS: &str = "SELECT \
@@ -1063,6 +1074,15 @@ impl WriteTx for Session<'_, Transaction<'_>> {
         self.query(sql::REFRESH_EXPIRED, &[&before, &limit_param(limit)])?
             .iter()
             .map(|row| Ok((col(row, 0)?, digest_col(row, 1)?)))
+            .collect()
+    }
+
+    fn family_ids(&mut self, after: Option<Id16>, limit: usize) -> Result<Vec<Id16>> {
+        // Every stored id is 16 bytes, so all sort after the empty one.
+        let after: &[u8] = after.as_ref().map_or(&[], |a| &a[..]);
+        self.query(sql::FAMILY_IDS, &[&after, &limit_param(limit)])?
+            .iter()
+            .map(|row| id_col(row, 0))
             .collect()
     }
 

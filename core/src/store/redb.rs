@@ -40,7 +40,16 @@ const USER_PAT: TableDefinition<(&str, i64, &[u8; 16]), ()> =
 const META: TableDefinition<&str, u64> = TableDefinition::new(tables::META);
 
 /// The schema version this code writes.
-const SCHEMA_VERSION: u64 = 1;
+///
+/// - 1: refresh records for every token issued.
+/// - 2: a family record alone holds the state of the tokens Tessera issued
+///   for it; `REFRESH` gains records only for foreign (simplejwt) tokens.
+///   Same tables and record formats, so a version 1 file is upgraded by
+///   writing the new number; a build that reads only version 1, which
+///   would take every session rotated since for gone, then refuses it.
+const SCHEMA_VERSION: u64 = 2;
+/// The oldest schema version this code upgrades.
+const OLDEST_SCHEMA_VERSION: u64 = 1;
 
 fn storage<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Error {
     move |e| Error::storage(format!("{what}: {e}"))
@@ -106,14 +115,14 @@ impl RedbStore {
                 .map_err(storage("read meta"))?
                 .map(|v| v.value());
             match found {
-                None => {
+                Some(SCHEMA_VERSION) => {}
+                None | Some(OLDEST_SCHEMA_VERSION..SCHEMA_VERSION) => {
                     meta.insert("schema_version", SCHEMA_VERSION)
                         .map_err(storage("write meta"))?;
                 }
-                Some(SCHEMA_VERSION) => {}
                 Some(v) => {
                     return Err(Error::storage(format!(
-                        "the database has schema version {v}; this build reads {SCHEMA_VERSION}"
+                        "the database has schema version {v}; this build reads {OLDEST_SCHEMA_VERSION} to {SCHEMA_VERSION}"
                     )))
                 }
             }
@@ -649,6 +658,25 @@ impl WriteTx for RedbWrite {
                 })
                 .map_err(storage("scan refresh_expiry"))
             })
+            .collect()
+    }
+
+    fn family_ids(&mut self, after: Option<Id16>, limit: usize) -> Result<Vec<Id16>> {
+        let t = self
+            .txn
+            .open_table(FAMILY)
+            .map_err(storage("open family"))?;
+        let start = after.unwrap_or([0u8; 16]);
+        let range = t
+            .range::<&[u8; 16]>(&start..)
+            .map_err(storage("scan family"))?;
+        range
+            .filter_map(|r| match r {
+                Ok((k, _)) if after.is_some_and(|a| a == *k.value()) => None,
+                Ok((k, _)) => Some(Ok(*k.value())),
+                Err(e) => Some(Err(Error::storage(format!("scan family: {e}")))),
+            })
+            .take(limit)
             .collect()
     }
 
