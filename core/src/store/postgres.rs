@@ -775,6 +775,23 @@ impl<'a, C: GenericClient> Session<'a, C> {
         Ok(())
     }
 
+    /// Up to `limit` fixed-size keys from `sql` (`… WHERE key > $1 ORDER BY
+    /// key LIMIT $2`), from just after `after`: the cursor of a scan that
+    /// spans transactions.
+    fn keys_after<const N: usize>(
+        &self,
+        sql: &'static str,
+        after: Option<[u8; N]>,
+        limit: usize,
+    ) -> Result<Vec<[u8; N]>> {
+        // Every stored key is N bytes, so all sort after the empty one.
+        let after: &[u8] = after.as_ref().map_or(&[], |a| &a[..]);
+        self.query(sql, &[&after, &limit_param(limit)])?
+            .iter()
+            .map(|row| fixed(col::<&[u8]>(row, 0)?))
+            .collect()
+    }
+
     fn query(&self, sql: &'static str, params: &Params<'_>) -> Result<Vec<Row>> {
         self.run(sql, |client, stmt| client.query(stmt, params))
     }
@@ -1078,12 +1095,7 @@ impl WriteTx for Session<'_, Transaction<'_>> {
     }
 
     fn family_ids(&mut self, after: Option<Id16>, limit: usize) -> Result<Vec<Id16>> {
-        // Every stored id is 16 bytes, so all sort after the empty one.
-        let after: &[u8] = after.as_ref().map_or(&[], |a| &a[..]);
-        self.query(sql::FAMILY_IDS, &[&after, &limit_param(limit)])?
-            .iter()
-            .map(|row| id_col(row, 0))
-            .collect()
+        self.keys_after(sql::FAMILY_IDS, after, limit)
     }
 
     fn put_pat(&mut self, digest: &Digest32, rec: &PatRecord) -> Result<()> {
@@ -1111,12 +1123,7 @@ impl WriteTx for Session<'_, Transaction<'_>> {
     }
 
     fn pat_digests(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>> {
-        // Every stored digest is 32 bytes, so all sort after the empty one.
-        let after: &[u8] = after.as_ref().map_or(&[], |a| &a[..]);
-        self.query(sql::PAT_DIGESTS, &[&after, &limit_param(limit)])?
-            .iter()
-            .map(|row| digest_col(row, 0))
-            .collect()
+        self.keys_after(sql::PAT_DIGESTS, after, limit)
     }
 }
 

@@ -662,22 +662,7 @@ impl WriteTx for RedbWrite {
     }
 
     fn family_ids(&mut self, after: Option<Id16>, limit: usize) -> Result<Vec<Id16>> {
-        let t = self
-            .txn
-            .open_table(FAMILY)
-            .map_err(storage("open family"))?;
-        let start = after.unwrap_or([0u8; 16]);
-        let range = t
-            .range::<&[u8; 16]>(&start..)
-            .map_err(storage("scan family"))?;
-        range
-            .filter_map(|r| match r {
-                Ok((k, _)) if after.is_some_and(|a| a == *k.value()) => None,
-                Ok((k, _)) => Some(Ok(*k.value())),
-                Err(e) => Some(Err(Error::storage(format!("scan family: {e}")))),
-            })
-            .take(limit)
-            .collect()
+        keys_after(&self.txn, FAMILY, "family", after, limit)
     }
 
     fn put_pat(&mut self, digest: &Digest32, rec: &PatRecord) -> Result<()> {
@@ -730,20 +715,32 @@ impl WriteTx for RedbWrite {
     }
 
     fn pat_digests(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>> {
-        let t = self.txn.open_table(PAT).map_err(storage("open pat"))?;
-        let start = after.unwrap_or([0u8; 32]);
-        let range = t
-            .range::<&[u8; 32]>(&start..)
-            .map_err(storage("scan pat"))?;
-        range
-            .filter_map(|r| match r {
-                Ok((k, _)) if after.is_some_and(|a| a == *k.value()) => None,
-                Ok((k, _)) => Some(Ok(*k.value())),
-                Err(e) => Some(Err(Error::storage(format!("scan pat: {e}")))),
-            })
-            .take(limit)
-            .collect()
+        keys_after(&self.txn, PAT, "pat", after, limit)
     }
+}
+
+/// Up to `limit` keys of `table` in key order, from just after `after`
+/// (from the first with `None`): the cursor of a scan that spans
+/// transactions.
+fn keys_after<const N: usize>(
+    txn: &WriteTransaction,
+    table: TableDefinition<&'static [u8; N], &'static [u8]>,
+    name: &'static str,
+    after: Option<[u8; N]>,
+    limit: usize,
+) -> Result<Vec<[u8; N]>> {
+    let scan = |e: &dyn std::fmt::Display| Error::storage(format!("scan {name}: {e}"));
+    let t = txn.open_table(table).map_err(|e| scan(&e))?;
+    let start = after.unwrap_or([0u8; N]);
+    let range = t.range::<&[u8; N]>(&start..).map_err(|e| scan(&e))?;
+    range
+        .filter_map(|r| match r {
+            Ok((k, _)) if after.is_some_and(|a| a == *k.value()) => None,
+            Ok((k, _)) => Some(Ok(*k.value())),
+            Err(e) => Some(Err(scan(&e))),
+        })
+        .take(limit)
+        .collect()
 }
 
 #[cfg(test)]
