@@ -56,7 +56,10 @@ pub(crate) fn jti_key(jti: &str) -> Digest32 {
     Sha256::digest(jti.as_bytes()).into()
 }
 
-/// Where a refresh token stands.
+/// Where a refresh token stands. Since schema version 2 only `Blacklisted`
+/// is written. `Active` and `Rotated` records are what version 1 wrote for
+/// Tessera's own tokens: their families now decide, and purging removes
+/// the records once they expire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum RefreshState {
     /// The family's current token; it may be exchanged once.
