@@ -468,20 +468,13 @@ impl Engine {
                     // Spent already: a replay of the token that started
                     // `rec.family`, or of one logged out before it started any.
                     let fam = live_family(tx, &rec.family)?;
-                    return revoke_for_reuse(tx, rec.family, fam, now);
+                    revoke_family(tx, &rec.family, fam, now, RevokeReason::Reuse)?;
+                    return Ok(Rotation::Reused(rec.family));
                 }
                 check_user_mark(tx, &user, iat)?;
                 // First sight of a foreign (simplejwt) token: blacklist its
                 // jti and start a family.
-                tx.put_refresh(
-                    &key,
-                    &RefreshRecord {
-                        family: fid,
-                        state: RefreshState::Blacklisted { at: now },
-                        issued_at: iat.unwrap_or(now),
-                        expires_at: exp.saturating_add(s.leeway),
-                    },
-                )?;
+                tx.put_refresh(&key, &blacklisted(fid, now, iat, exp, s.leeway))?;
                 tx.put_family(
                     &fid,
                     &FamilyRecord {
@@ -514,7 +507,8 @@ impl Engine {
                 // once (the signature proves we minted it, and a minted
                 // token is delivered only after its rotation commits). One
                 // that is current no more was exchanged: this is a replay.
-                return revoke_for_reuse(tx, fid, fam, now);
+                revoke_family(tx, &fid, fam, now, RevokeReason::Reuse)?;
+                return Ok(Rotation::Reused(fid));
             }
             fam.current = new_key;
             fam.expires_at = new_exp;
@@ -569,26 +563,14 @@ impl Engine {
                 None => match tx.refresh(&key)? {
                     Some(rec) => rec.family,
                     None => {
-                        tx.put_refresh(
-                            &key,
-                            &RefreshRecord {
-                                family: NO_FAMILY,
-                                state: RefreshState::Blacklisted { at: now },
-                                issued_at: iat.unwrap_or(now),
-                                expires_at: exp.saturating_add(leeway),
-                            },
-                        )?;
+                        tx.put_refresh(&key, &blacklisted(NO_FAMILY, now, iat, exp, leeway))?;
                         return Ok(None);
                     }
                 },
             };
             match tx.family(&fid)? {
-                Some(mut fam) if fam.state == FamilyState::Active => {
-                    fam.state = FamilyState::Revoked {
-                        at: now,
-                        reason: RevokeReason::Logout,
-                    };
-                    tx.put_family(&fid, &fam)?;
+                Some(fam) if fam.state == FamilyState::Active => {
+                    revoke_family(tx, &fid, fam, now, RevokeReason::Logout)?;
                     Ok(Some(fid))
                 }
                 _ => Ok(None),
@@ -620,18 +602,14 @@ impl Engine {
         let count = self.store.write(move |tx| {
             let mut count = 0;
             for fid in tx.user_families(&owner)? {
-                if let Some(mut fam) = tx.family(&fid)? {
+                if let Some(fam) = tx.family(&fid)? {
                     if fam.state == FamilyState::Active {
                         // An expired family not yet purged is revoked too,
                         // but it was no live session: `sessions` omits it.
                         if fam.expires_at > now {
                             count += 1;
                         }
-                        fam.state = FamilyState::Revoked {
-                            at: now,
-                            reason: RevokeReason::LogoutAll,
-                        };
-                        tx.put_family(&fid, &fam)?;
+                        revoke_family(tx, &fid, fam, now, RevokeReason::LogoutAll)?;
                     }
                 }
             }
@@ -903,19 +881,27 @@ fn live_family(tx: &dyn ReadTx, id: &Id16) -> Result<FamilyRecord> {
     }
 }
 
-/// Revokes a live family after a replay of one of its spent tokens.
-fn revoke_for_reuse(
+/// Writes `fam`, the record of family `id`, back revoked.
+fn revoke_family(
     tx: &mut dyn WriteTx,
-    id: Id16,
+    id: &Id16,
     mut fam: FamilyRecord,
     now: i64,
-) -> Result<Rotation> {
-    fam.state = FamilyState::Revoked {
-        at: now,
-        reason: RevokeReason::Reuse,
-    };
-    tx.put_family(&id, &fam)?;
-    Ok(Rotation::Reused(id))
+    reason: RevokeReason,
+) -> Result<()> {
+    fam.state = FamilyState::Revoked { at: now, reason };
+    tx.put_family(id, &fam)
+}
+
+/// The record a foreign (simplejwt) token leaves once spent or logged out:
+/// kept until the token could no longer verify.
+fn blacklisted(family: Id16, now: i64, iat: Option<i64>, exp: i64, leeway: i64) -> RefreshRecord {
+    RefreshRecord {
+        family,
+        state: RefreshState::Blacklisted { at: now },
+        issued_at: iat.unwrap_or(now),
+        expires_at: exp.saturating_add(leeway),
+    }
 }
 
 fn session_gone() -> Error {
@@ -926,11 +912,7 @@ fn session_gone() -> Error {
 /// user's logout-everywhere mark for tokens that do not.
 fn check_not_revoked(tx: &dyn ReadTx, claims: &Claims) -> Result<()> {
     match &claims.family {
-        Some(f) => match tx.family(&f.to_bytes())? {
-            Some(fam) if fam.state == FamilyState::Active => Ok(()),
-            Some(_) => Err(Error::TokenRevoked("the session was logged out".into())),
-            None => Err(session_gone()),
-        },
+        Some(f) => live_family(tx, &f.to_bytes()).map(drop),
         None => check_user_mark(tx, claims.user_id.as_str(), claims.iat),
     }
 }
