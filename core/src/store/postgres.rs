@@ -281,15 +281,15 @@ impl PostgresStore {
         })
     }
 
-    /// Runs `f` in one locking READ COMMITTED transaction, rerunning it
+    /// Runs `op` in one locking READ COMMITTED transaction, rerunning it
     /// while it certainly did not commit and may succeed on a rerun.
-    fn write_pg(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Result<()> {
+    fn write_pg(&self, op: &mut WriteOp) -> Result<Output> {
         self.transactions.fetch_add(1, Ordering::Relaxed);
         let pool = self.pool()?;
         let (mut conflicts, mut lost) = (0u32, 0u32);
         loop {
             let mut conn = self.checkout(&pool)?;
-            match write_once(&mut conn, f) {
+            match write_once(&mut conn, op) {
                 Attempt::Done(result) => return result,
                 Attempt::Conflict(e) => {
                     conflicts += 1;
@@ -358,12 +358,7 @@ impl PostgresStore {
 
 impl Store for PostgresStore {
     fn write_op(&self, mut op: WriteOp) -> Result<Output> {
-        let mut out = None;
-        self.write_pg(&mut |tx| {
-            out = Some(op(tx)?);
-            Ok(())
-        })?;
-        out.ok_or_else(|| Error::storage("the write transaction produced no result"))
+        self.write_pg(&mut op)
     }
 
     fn read_dyn(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()> {
@@ -381,15 +376,16 @@ impl Store for PostgresStore {
 
 /// What one run of a write transaction came to.
 enum Attempt {
-    /// Committed (`Ok`), or failed for a reason a rerun would not change.
-    Done(Result<()>),
+    /// Committed (`Ok`, with the operation's result), or failed for a
+    /// reason a rerun would not change.
+    Done(Result<Output>),
     /// Did not commit because of a concurrent transaction; rerun.
     Conflict(String),
     /// The connection broke before COMMIT was sent; rerun on another.
     ConnectionLost(String),
 }
 
-fn write_once(conn: &mut PgConn, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>) -> Attempt {
+fn write_once(conn: &mut PgConn, op: &mut WriteOp) -> Attempt {
     let PgConn {
         client,
         statements,
@@ -412,7 +408,7 @@ fn write_once(conn: &mut PgConn, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(
         }
     };
     let mut session = Session::new(&mut tx, statements, true);
-    let result = f(&mut session);
+    let result = op(&mut session);
     let failure = session.failure.into_inner();
     if let Some(e) = failure {
         let lost = e.is_closed() || is_connection_error(&e);
@@ -428,13 +424,16 @@ fn write_once(conn: &mut PgConn, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(
             Attempt::Done(Err(result.err().unwrap_or_else(|| storage_err(&e))))
         };
     }
-    if let Err(e) = result {
-        // The engine decided against the write: roll back, report it.
-        drop(tx);
-        return Attempt::Done(Err(e));
-    }
+    let out = match result {
+        Ok(out) => out,
+        Err(e) => {
+            // The engine decided against the write: roll back, report it.
+            drop(tx);
+            return Attempt::Done(Err(e));
+        }
+    };
     match tx.commit() {
-        Ok(()) => Attempt::Done(Ok(())),
+        Ok(()) => Attempt::Done(Ok(out)),
         // A conflict reported at COMMIT (a deferred constraint, say) is a
         // definite rollback.
         Err(e) if is_conflict(&e) => Attempt::Conflict(describe(&e)),
