@@ -7,9 +7,12 @@
 // A test program: a failed setup step should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
+use common::fill;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use serde_json::Map;
 use tessera::{Algorithm, Engine, EngineConfig, Key, KeySet};
@@ -25,23 +28,6 @@ fn config(multi_process: bool) -> EngineConfig {
 
 fn big() -> bool {
     std::env::var("TESSERA_BENCH_BIG").map_or(true, |v| v != "0")
-}
-
-/// Fills `engine` with `n` families (one session each), 10,000 per commit.
-fn fill(engine: &Engine, n: usize) {
-    let batch: Vec<(String, Map<String, serde_json::Value>)> = (0..10_000)
-        .map(|i| (format!("user{i}"), Map::new()))
-        .collect();
-    let mut left = n;
-    while left > 0 {
-        let take = left.min(batch.len());
-        let reqs: Vec<(&str, Map<String, serde_json::Value>)> = batch[..take]
-            .iter()
-            .map(|(u, m)| (u.as_str(), m.clone()))
-            .collect();
-        engine.issue_batch(&reqs).unwrap();
-        left -= take;
-    }
 }
 
 fn rotation(c: &mut Criterion) {

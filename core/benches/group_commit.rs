@@ -15,10 +15,13 @@
 // A test program: a failed setup step should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Write;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+use common::fill;
 use serde_json::Map;
 use tessera::{Algorithm, Engine, EngineConfig, Key, KeySet};
 
@@ -82,21 +85,6 @@ fn run(e: &Arc<Engine>, threads: usize, length: Duration) -> Cell {
         commit_time: elapsed / u32::try_from(commits).unwrap_or(u32::MAX),
         p50: pick(500),
         p99: pick(990),
-    }
-}
-
-/// Fills `engine` with `n` sessions, 10,000 per commit.
-fn fill(engine: &Engine, n: usize) {
-    let users: Vec<String> = (0..10_000).map(|i| format!("user{i}")).collect();
-    let mut left = n;
-    while left > 0 {
-        let take = left.min(users.len());
-        let reqs: Vec<(&str, Map<String, serde_json::Value>)> = users[..take]
-            .iter()
-            .map(|u| (u.as_str(), Map::new()))
-            .collect();
-        engine.issue_batch(&reqs).unwrap();
-        left -= take;
     }
 }
 
