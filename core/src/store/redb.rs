@@ -766,33 +766,17 @@ mod tests {
     #[test]
     fn poisoned_batch_commits_nothing_and_fails_every_member() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(RedbStore::open(&dir.path().join("p.redb"), false, true).unwrap());
+        let store: Arc<dyn Store> =
+            Arc::new(RedbStore::open(&dir.path().join("p.redb"), false, true).unwrap());
         for round in 0..20u8 {
-            let barrier = Arc::new(Barrier::new(8));
-            let handles: Vec<_> = (0..8u8)
-                .map(|i| {
-                    let (store, barrier) = (store.clone(), barrier.clone());
-                    std::thread::spawn(move || {
-                        let key = [round.wrapping_mul(8).wrapping_add(i); 32];
-                        barrier.wait();
-                        let result = (&*store as &dyn Store).write(move |tx| {
-                            tx.put_refresh(&key, &record(i))?;
-                            if i == 0 {
-                                return Err(Error::config("fails after writing"));
-                            }
-                            Ok(())
-                        });
-                        (key, result)
-                    })
-                })
-                .collect();
-            for h in handles {
-                let (key, result) = h.join().unwrap();
-                let stored = store.read_redb(|tx| tx.refresh(&key)).unwrap();
+            let outcomes = race_round(&store, round, 8, || {
+                Err(Error::config("fails after writing"))
+            });
+            for (_, result, stored) in outcomes {
                 match result {
-                    Ok(()) => assert!(stored.is_some(), "acknowledged write lost"),
+                    Ok(()) => assert!(stored, "acknowledged write lost"),
                     Err(e) => {
-                        assert!(stored.is_none(), "failed write persisted: {e}");
+                        assert!(!stored, "failed write persisted: {e}");
                         assert!(matches!(e.code(), "config_invalid" | "storage_error"));
                     }
                 }
@@ -808,36 +792,17 @@ mod tests {
     fn a_panicking_operation_fails_its_batch_and_the_store_goes_on() {
         let store: Arc<dyn Store> = Arc::new(RedbStore::in_memory(true).unwrap());
         for round in 0..10u8 {
-            let barrier = Arc::new(Barrier::new(4));
-            let handles: Vec<_> = (0..4u8)
-                .map(|i| {
-                    let (store, barrier) = (store.clone(), barrier.clone());
-                    std::thread::spawn(move || {
-                        let key = [round.wrapping_mul(4).wrapping_add(i); 32];
-                        barrier.wait();
-                        let result = store.write(move |tx| {
-                            tx.put_refresh(&key, &record(i))?;
-                            if i == 0 {
-                                panic!("an operation that panics");
-                            }
-                            Ok(())
-                        });
-                        (i, key, result)
-                    })
-                })
-                .collect();
-            for h in handles {
-                let (i, key, result) = h.join().unwrap();
-                let stored = store.read(|tx| tx.refresh(&key)).unwrap();
+            let outcomes = race_round(&store, round, 4, || panic!("an operation that panics"));
+            for (i, result, stored) in outcomes {
                 match result {
-                    Ok(()) => assert!(stored.is_some(), "acknowledged write lost"),
+                    Ok(()) => assert!(stored, "acknowledged write lost"),
                     Err(e) => {
                         assert_eq!(e.code(), "storage_error");
-                        assert!(stored.is_none(), "failed write persisted");
+                        assert!(!stored, "failed write persisted");
                     }
                 }
                 if i == 0 {
-                    assert!(stored.is_none());
+                    assert!(!stored);
                 }
             }
         }
@@ -846,6 +811,44 @@ mod tests {
             .write(move |tx| tx.put_refresh(&key, &record(1)))
             .unwrap();
         assert!(store.read(|tx| tx.refresh(&key)).unwrap().is_some());
+    }
+
+    /// One round of `n` threads that each write a key of their own at the
+    /// same moment, through group commit; thread 0's operation writes and
+    /// then ends with `first()`. Gives each thread's index, what its write
+    /// returned, and whether its key is stored afterwards.
+    fn race_round(
+        store: &Arc<dyn Store>,
+        round: u8,
+        n: u8,
+        first: fn() -> Result<()>,
+    ) -> Vec<(u8, Result<()>, bool)> {
+        let barrier = Arc::new(Barrier::new(n.into()));
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let key = [round.wrapping_mul(n).wrapping_add(i); 32];
+                    barrier.wait();
+                    let result = store.write(move |tx| {
+                        tx.put_refresh(&key, &record(i))?;
+                        if i == 0 {
+                            return first();
+                        }
+                        Ok(())
+                    });
+                    (i, key, result)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                let (i, key, result) = h.join().unwrap();
+                let stored = store.read(|tx| tx.refresh(&key)).unwrap().is_some();
+                (i, result, stored)
+            })
+            .collect()
     }
 
     /// The expiry index holds exactly one entry per refresh record, at its
