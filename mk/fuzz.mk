@@ -17,7 +17,7 @@
 # their speed (engine_ops: 12 against 180 executions a second). Debug
 # assertions and overflow checks stay on.
 
-FUZZ_TARGETS := jws_verify claims pat_parse record_decode engine_ops differential_hs256 json_differential
+FUZZ_TARGETS := jws_verify claims pat_parse record_decode engine_ops differential_hs256 json_strict
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS := 30
 CARGO_FUZZ_VERSION := 0.13.2

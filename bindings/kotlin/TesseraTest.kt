@@ -29,6 +29,7 @@ import uniffi.tessera.TokenPair
 import uniffi.tessera.TokenType
 import uniffi.tessera.Validation
 import uniffi.tessera.Verifier
+import uniffi.tessera.errorCatalog
 
 private val SECRET = "tessera-bindings-test-secret-0123456789abcdef".toByteArray()
 
@@ -305,6 +306,30 @@ private fun defineTests() {
             assert(detail.isNotEmpty() && wrongType.message == "detail=$detail")
             assert(!detail.contains(pair.refresh))
         }
+    }
+
+    test("every TesseraException case is one engine code of the catalog") {
+        // One instance of each case; a case missing here, or a code the
+        // catalog gained without a case, fails the comparison.
+        val cases = listOf<TesseraException>(
+            TesseraException.TokenInvalid("d"),
+            TesseraException.TokenExpired("d"),
+            TesseraException.TokenNotYetValid("d"),
+            TesseraException.TokenWrongType("d"),
+            TesseraException.TokenRevoked("d"),
+            TesseraException.RefreshReused("d"),
+            TesseraException.PatInvalid("d"),
+            TesseraException.PatExpired("d"),
+            TesseraException.PatRevoked("d"),
+            TesseraException.Storage("d"),
+            TesseraException.RandomFailed("d"),
+            TesseraException.ConfigInvalid("d"),
+        )
+        val catalog = errorCatalog()
+        val engineCodes = catalog.filter { it.fromEngine }.map { it.code }
+        assert(cases.map { it.code() } == engineCodes) { "${cases.map { it.code() }} != $engineCodes" }
+        assert(catalog.map { it.code }.toSet().size == catalog.size)
+        assert(catalog.first { it.code == "storage_error" }.httpStatus.toInt() == 503)
     }
 
     test("shutdown: later calls are storage_error, the file reopens") {

@@ -21,8 +21,10 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-use tessera::pat::{check_format, codec};
-use tessera::{base64url, Algorithm, Jwt, Key, KeySet, Validation};
+use tessera::internal::base64url;
+use tessera::internal::pat_codec as codec;
+use tessera::pat::check_format;
+use tessera::{Algorithm, Jwt, Key, KeySet, Validation};
 
 const SECRET: &[u8] = b"hostile-input benchmark secret, 32+ bytes";
 const NOW: i64 = 1_700_000_000;

@@ -130,13 +130,13 @@ fn main() {
     };
     let length = Duration::from_secs(env_number("TESSERA_BENCH_SECONDS", 3));
     let repeats = env_number("TESSERA_BENCH_REPEATS", 5);
-    let fsync = tessera::postgres_testing::query_i64(
+    let fsync = tessera::internal::postgres_testing::query_i64(
         &url,
         "SELECT (current_setting('fsync') = 'on')::int::bigint",
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let pg_url = tessera::postgres_testing::fresh_schema(&url, "tessera_bench").unwrap();
+    let pg_url = tessera::internal::postgres_testing::fresh_schema(&url, "tessera_bench").unwrap();
     let stores = [
         (
             "redb (file)",

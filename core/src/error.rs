@@ -1,9 +1,12 @@
-//! The one error type of the crate, and its stable machine codes.
+//! The one error type of the crate, and the one catalog of stable codes:
+//! every code an engine or a host integration answers with, its meaning and
+//! its HTTP status.
 //!
-//! Invariant: every variant maps to exactly one code from [`Error::code`], and
-//! codes never change once published: Python, Kotlin, Swift and HTTP bodies
-//! expose the same strings. Messages are for logs; they never carry a token,
-//! a secret or key material.
+//! Invariants: every variant maps to exactly one code of [`CATALOG`], and
+//! codes never change once published: Python, Kotlin, Swift, HTTP bodies and
+//! the README's table expose the same strings, and tests in each compare
+//! themselves with [`CATALOG`]. Messages are for logs; they never carry a
+//! token, a secret or key material.
 
 use std::borrow::Cow;
 
@@ -54,6 +57,11 @@ pub enum Error {
     /// operation did not take effect; usually the host's or the disk's fault.
     #[error("storage_error: {0}")]
     Storage(Detail),
+    /// The operating system's random generator failed, so no token id,
+    /// secret or key could be made. Nothing was written; the host's fault
+    /// (an exhausted or sandboxed entropy source), never the caller's.
+    #[error("random_failed: {0}")]
+    Random(Detail),
     /// The configuration, a key, or an argument is unusable. The host's fault;
     /// raised at construction or when the bad argument is passed.
     #[error("config_invalid: {0}")]
@@ -62,7 +70,7 @@ pub enum Error {
 
 impl Error {
     /// All stable codes, in declaration order.
-    pub const CODES: [&'static str; 11] = [
+    pub const CODES: [&'static str; 12] = [
         "token_invalid",
         "token_expired",
         "token_not_yet_valid",
@@ -73,6 +81,7 @@ impl Error {
         "pat_expired",
         "pat_revoked",
         "storage_error",
+        "random_failed",
         "config_invalid",
     ];
 
@@ -89,8 +98,26 @@ impl Error {
             Error::PatExpired(_) => "pat_expired",
             Error::PatRevoked(_) => "pat_revoked",
             Error::Storage(_) => "storage_error",
+            Error::Random(_) => "random_failed",
             Error::ConfigInvalid(_) => "config_invalid",
         }
+    }
+
+    /// The catalog entry of this error's code: its HTTP status and meaning.
+    pub fn info(&self) -> &'static CodeInfo {
+        // Every variant's code is in the catalog (tested below).
+        #[allow(clippy::expect_used)]
+        code_info(self.code()).expect("every error code is in the catalog")
+    }
+
+    /// Whether a refresh that failed with this error means the session is
+    /// over, so that a client should sign in again rather than retry:
+    /// the session was revoked, its token was replayed, or it expired.
+    pub fn ends_session(&self) -> bool {
+        matches!(
+            self,
+            Error::RefreshReused(_) | Error::TokenRevoked(_) | Error::TokenExpired(_)
+        )
     }
 
     /// The detail text, without the code prefix.
@@ -106,6 +133,7 @@ impl Error {
             | Error::PatExpired(d)
             | Error::PatRevoked(d)
             | Error::Storage(d)
+            | Error::Random(d)
             | Error::ConfigInvalid(d) => d,
         }
     }
@@ -121,6 +149,81 @@ impl Error {
     pub(crate) fn storage(detail: impl Into<Detail>) -> Self {
         Error::Storage(detail.into())
     }
+
+    pub(crate) fn random(detail: &'static str) -> Self {
+        Error::Random(Cow::Borrowed(detail))
+    }
+}
+
+/// Who answers with a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Layer {
+    /// The engine: the code is an [`Error`] variant's, in every binding.
+    Engine,
+    /// A host integration's HTTP layer (`tessera.django`), for failures
+    /// that are not the engine's (a wrong password, a malformed body).
+    Http,
+}
+
+/// One entry of the catalog of stable codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CodeInfo {
+    /// The stable machine code.
+    pub code: &'static str,
+    /// The HTTP status an API answers with.
+    pub http_status: u16,
+    /// What it means, for people: the README's table shows it.
+    pub meaning: &'static str,
+    /// Who answers with it.
+    pub layer: Layer,
+}
+
+const fn code(
+    code: &'static str,
+    http_status: u16,
+    layer: Layer,
+    meaning: &'static str,
+) -> CodeInfo {
+    CodeInfo {
+        code,
+        http_status,
+        meaning,
+        layer,
+    }
+}
+
+/// Every stable code: first the engine's, in the order of [`Error::CODES`],
+/// then those of the HTTP layer. The single source of truth.
+#[rustfmt::skip]
+pub const CATALOG: &[CodeInfo] = &[
+    code("token_invalid", 401, Layer::Engine, "malformed, bad signature, unknown `kid`, wrong issuer or audience"),
+    code("token_expired", 401, Layer::Engine, "past `exp` (plus leeway)"),
+    code("token_not_yet_valid", 401, Layer::Engine, "`nbf` or `iat` in the future beyond the leeway"),
+    code("token_wrong_type", 401, Layer::Engine, "a refresh token where an access token belongs, or the reverse"),
+    code("token_revoked", 401, Layer::Engine, "the session was logged out, or the user logged out everywhere"),
+    code("refresh_reused", 401, Layer::Engine, "a spent refresh token was presented again; its session is now revoked"),
+    code("pat_invalid", 401, Layer::Engine, "malformed, bad checksum, or unknown personal access token"),
+    code("pat_expired", 401, Layer::Engine, "personal access token past its `expires_at`"),
+    code("pat_revoked", 401, Layer::Engine, "personal access token revoked by its owner"),
+    code("storage_error", 503, Layer::Engine, "the store failed; nothing took effect"),
+    code("random_failed", 503, Layer::Engine, "the system random generator failed; nothing took effect"),
+    code("config_invalid", 500, Layer::Engine, "bad configuration, key or argument"),
+    code("invalid_credentials", 401, Layer::Http, "no active account with these credentials"),
+    code("user_inactive", 401, Layer::Http, "the token's user is inactive"),
+    code("user_not_found", 401, Layer::Http, "the token's user no longer exists"),
+    code("not_authenticated", 401, Layer::Http, "no credentials were sent"),
+    code("permission_denied", 403, Layer::Http, "the credentials do not allow this request"),
+    code("pat_not_allowed", 403, Layer::Http, "a personal access token cannot be used here"),
+    code("not_found", 404, Layer::Http, "no such resource"),
+    code("method_not_allowed", 405, Layer::Http, "the method is not allowed here"),
+    code("validation_error", 400, Layer::Http, "the request body or a parameter is invalid"),
+];
+
+/// The catalog entry of `code`, if it is one.
+pub fn code_info(code: &str) -> Option<&'static CodeInfo> {
+    CATALOG.iter().find(|c| c.code == code)
 }
 
 /// Result alias used across the crate.
@@ -143,10 +246,67 @@ mod tests {
             Error::PatExpired("".into()),
             Error::PatRevoked("".into()),
             Error::Storage("".into()),
+            Error::Random("".into()),
             Error::ConfigInvalid("".into()),
         ];
         let codes: Vec<_> = all.iter().map(Error::code).collect();
         assert_eq!(codes, Error::CODES);
+        let engine: Vec<_> = CATALOG
+            .iter()
+            .filter(|c| c.layer == Layer::Engine)
+            .map(|c| c.code)
+            .collect();
+        assert_eq!(engine, Error::CODES, "the catalog's engine codes");
+        for e in &all {
+            assert_eq!(e.info().code, e.code());
+        }
+    }
+
+    #[test]
+    fn catalog_codes_are_unique_snake_case_with_real_statuses() {
+        for (i, c) in CATALOG.iter().enumerate() {
+            assert!(
+                c.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{}",
+                c.code
+            );
+            assert!((400..600).contains(&c.http_status), "{}", c.code);
+            assert!(!c.meaning.is_empty(), "{}", c.code);
+            assert!(
+                CATALOG[..i].iter().all(|o| o.code != c.code),
+                "{} twice",
+                c.code
+            );
+        }
+        assert_eq!(code_info("token_expired").map(|c| c.http_status), Some(401));
+        assert_eq!(code_info("no_such_code"), None);
+    }
+
+    #[test]
+    fn only_the_end_of_a_session_ends_it() {
+        let ending = ["refresh_reused", "token_revoked", "token_expired"];
+        for code in Error::CODES {
+            let e = from_code(code);
+            assert_eq!(e.ends_session(), ending.contains(&code), "{code}");
+        }
+    }
+
+    fn from_code(code: &str) -> Error {
+        let d = || "".into();
+        match code {
+            "token_invalid" => Error::TokenInvalid(d()),
+            "token_expired" => Error::TokenExpired(d()),
+            "token_not_yet_valid" => Error::TokenNotYetValid(d()),
+            "token_wrong_type" => Error::TokenWrongType(d()),
+            "token_revoked" => Error::TokenRevoked(d()),
+            "refresh_reused" => Error::RefreshReused(d()),
+            "pat_invalid" => Error::PatInvalid(d()),
+            "pat_expired" => Error::PatExpired(d()),
+            "pat_revoked" => Error::PatRevoked(d()),
+            "storage_error" => Error::Storage(d()),
+            "random_failed" => Error::Random(d()),
+            _ => Error::ConfigInvalid(d()),
+        }
     }
 
     #[test]

@@ -2,46 +2,73 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod b64;
+// Layers, each using only those above it in this list:
+// error, clock, rand → jose → claims → store → engine; client uses jose and
+// claims only.
 mod claims;
+mod client;
 mod clock;
-mod der;
 mod engine;
 mod error;
-mod events;
-mod json;
-pub mod jws;
-mod jwt;
-mod keeper;
-mod keys;
-pub mod pat;
-mod records;
-mod sessions;
+mod jose;
+mod rand;
 mod store;
-mod verifier;
 
-pub use claims::{Claims, FamilyId, Jti, TokenType, UserId, Validation, MAX_NUMERIC_DATE};
+pub use claims::{
+    Claims, FamilyId, Jti, Jwt, TokenPair, TokenType, UserId, Validation, WireValue,
+    MAX_NUMERIC_DATE,
+};
+pub use client::{Access, Refresher, TokenKeeper, Verifier};
 pub use clock::{system_clock, Clock, ManualClock, SharedClock, SystemClock};
-pub use engine::{Engine, EngineConfig, Session, Stats, TokenPair};
-pub use error::{Error, Result};
-pub use events::{Event, EventKind, EventSink};
-#[doc(hidden)]
-pub use json::differential as json_differential;
-pub use jws::Limits;
-pub use jwt::Jwt;
-#[doc(hidden)]
-pub use keeper::decode_record as decode_keeper_record;
-pub use keeper::{Access, Refresher, TokenKeeper};
-pub use keys::{Algorithm, Key, KeySet, Kid};
-pub use pat::{NewPat, Pat, PatConfig};
-pub use records::decode_any as decode_record;
-#[cfg(feature = "postgres")]
-#[doc(hidden)]
-pub use store::postgres::testing as postgres_testing;
+pub use engine::{
+    Engine, EngineConfig, Event, EventKind, EventSink, NewPat, Pat, PatConfig, Session, Stats,
+};
+pub use error::{code_info, CodeInfo, Error, Layer, Result, CATALOG};
+pub use jose::{jws, Algorithm, Key, KeySet, Kid, Limits};
 pub use store::{StoreLocation, StoreStats};
-pub use verifier::Verifier;
 
-/// Strict base64url, exposed for tests, fuzzing and tools.
-pub mod base64url {
-    pub use crate::b64::{decode, encode};
+/// The personal access token format, for tools and secret scanners that
+/// check a token offline.
+pub mod pat {
+    pub use crate::engine::pat_token::{check_format, CHECKSUM_CHARS, SECRET_CHARS};
+    pub use crate::engine::{NewPat, Pat, PatConfig};
+}
+
+/// Hooks for tests, fuzzing and tools; not a stable API.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::client::decode_record as decode_keeper_record;
+    pub use crate::engine::pat_token::codec as pat_codec;
+    #[cfg(feature = "postgres")]
+    pub use crate::store::postgres::testing as postgres_testing;
+    pub use crate::store::redb::decode_any as decode_record;
+
+    /// Strict base64url, as tokens are read and written.
+    pub mod base64url {
+        pub use crate::jose::b64::{decode, encode};
+    }
+
+    /// What [`parse_json_object`] returns: the members left in the map and
+    /// the named members' values, or the reason the document was refused.
+    pub type JsonOutcome = Result<
+        (
+            serde_json::Map<String, serde_json::Value>,
+            Vec<Option<serde_json::Value>>,
+        ),
+        &'static str,
+    >;
+
+    /// Parses `bytes` as one strict JSON object under `limits`, reading the
+    /// top-level members `names` into the second element, in order.
+    pub fn parse_json_object(bytes: &[u8], limits: &crate::Limits, names: &[&str]) -> JsonOutcome {
+        let mut slots = vec![None; names.len()];
+        let map = crate::jose::json::parse_object_into(bytes, limits.json(), names, &mut slots)?;
+        Ok((
+            map,
+            slots
+                .into_iter()
+                .map(|s| s.map(crate::jose::json::Slot::into_value))
+                .collect(),
+        ))
+    }
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{json, Map};
 use sha2::Sha256;
-use tessera::{base64url, Claims, Jti, ManualClock, TokenType, UserId, Validation, Verifier};
+use tessera::internal::base64url;
+use tessera::{Claims, Jti, ManualClock, TokenType, UserId, Validation, Verifier};
 
 use common::*;
 

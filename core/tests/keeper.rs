@@ -248,7 +248,7 @@ fn malformed_tokens_are_refused_by_set() {
     let (engine, _) = engine();
     let good = engine.issue("42", Map::new()).unwrap();
     let keeper = TokenKeeper::in_memory();
-    let b64 = tessera::base64url::encode;
+    let b64 = tessera::internal::base64url::encode;
     let with_payload = |payload: &str| format!("{}.{}.c2ln", b64(b"{}"), b64(payload.as_bytes()));
     let cases = [
         "".to_owned(),

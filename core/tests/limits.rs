@@ -12,7 +12,8 @@ mod common;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use tessera::{base64url, Jwt, Limits, TokenType, Validation};
+use tessera::internal::base64url;
+use tessera::{Jwt, Limits, TokenType, Validation};
 
 use common::*;
 

@@ -17,9 +17,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use tessera::{
-    base64url, Algorithm, Error, Key, KeySet, ManualClock, TokenType, Validation, Verifier,
-};
+use tessera::internal::base64url;
+use tessera::{Algorithm, Error, Key, KeySet, ManualClock, TokenType, Validation, Verifier};
 
 const NOW: i64 = 1_700_000_000;
 const SECRET: &[u8] = b"tessera malformed-token suite, HS256 secret";

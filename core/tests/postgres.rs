@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{json, Map};
-use tessera::postgres_testing::{execute, fresh_schema, hold, query_i64};
+use tessera::internal::postgres_testing::{execute, fresh_schema, hold, query_i64};
 use tessera::{Engine, ManualClock};
 
 /// Tests that stop the server or fork take this for writing; every other

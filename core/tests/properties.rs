@@ -11,8 +11,10 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
-use tessera::pat::{check_format, codec, CHECKSUM_CHARS, SECRET_CHARS};
-use tessera::{base64url, Claims, FamilyId, Jti, TokenType, UserId, Validation, MAX_NUMERIC_DATE};
+use tessera::internal::base64url;
+use tessera::internal::pat_codec as codec;
+use tessera::pat::{check_format, CHECKSUM_CHARS, SECRET_CHARS};
+use tessera::{Claims, FamilyId, Jti, TokenType, UserId, Validation, MAX_NUMERIC_DATE};
 
 const B64URL: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 /// The `base64` crate's strict URL-safe engine, the reference the

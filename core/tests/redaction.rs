@@ -17,8 +17,9 @@ mod common;
 use std::sync::Arc;
 
 use serde_json::json;
+use tessera::internal::base64url;
 use tessera::{
-    base64url, Algorithm, Engine, EngineConfig, Error, Jwt, Key, KeySet, ManualClock, PatConfig,
+    Algorithm, Engine, EngineConfig, Error, Jwt, Key, KeySet, ManualClock, PatConfig,
     StoreLocation, TokenKeeper, TokenPair, Validation, Verifier,
 };
 use zeroize::Zeroizing;

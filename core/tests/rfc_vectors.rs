@@ -11,8 +11,9 @@
 
 use serde_json::{json, Value};
 
+use tessera::internal::base64url;
 use tessera::jws::{self, Limits};
-use tessera::{base64url, Algorithm, Key, KeySet};
+use tessera::{Algorithm, Key, KeySet};
 
 /// RFC 7515 §A.1.1 and §A.2.1: the JWS Payload, with its CRLF line breaks.
 const JWT_PAYLOAD: &[u8] =

@@ -254,10 +254,10 @@ fn seconds_until_expiry_still_checks_the_signature() {
 
     // A payload claiming a later exp, under the original signature.
     let parts: Vec<&str> = pair.access.split('.').collect();
-    let payload = tessera::base64url::decode(parts[1].as_bytes()).unwrap();
+    let payload = tessera::internal::base64url::decode(parts[1].as_bytes()).unwrap();
     let mut claims: Value = serde_json::from_slice(&payload).unwrap();
     claims["exp"] = Value::from(T0 + 86_400);
-    let forged_payload = tessera::base64url::encode(claims.to_string().as_bytes());
+    let forged_payload = tessera::internal::base64url::encode(claims.to_string().as_bytes());
     let forged = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
     let e = v.seconds_until_expiry(&forged).unwrap_err();
     assert_eq!(

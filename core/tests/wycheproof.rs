@@ -21,8 +21,9 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use tessera::internal::base64url;
 use tessera::jws::{self, Limits};
-use tessera::{base64url, Algorithm, Key, KeySet};
+use tessera::{Algorithm, Key, KeySet};
 
 // ---------------------------------------------------------------------------
 // JSON Web Signature

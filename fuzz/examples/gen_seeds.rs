@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{json, Map, Value};
-use tessera::pat::codec;
-use tessera::{base64url, Engine, EngineConfig, FamilyId, ManualClock, TokenKeeper};
+use tessera::internal::pat_codec as codec;
+use tessera::{Engine, EngineConfig, FamilyId, ManualClock, TokenKeeper};
+use tessera::internal::base64url;
 use tessera::{jws, Claims, Jti, TokenType, UserId, Validation};
 use tessera_fuzz::keys;
 
@@ -23,7 +24,7 @@ fn main() {
     jws_verify(&root.join("jws_verify"));
     claims_seeds(&root.join("claims"));
     differential(&root.join("differential_hs256"));
-    json_differential(&root.join("json_differential"));
+    json_strict(&root.join("json_strict"));
     pat_parse(&root.join("pat_parse"));
     record_decode(&root.join("record_decode"));
     engine_ops(&root.join("engine_ops"));
@@ -148,10 +149,10 @@ fn claims_seeds(dir: &Path) {
     write(dir, &seeds);
 }
 
-/// Documents for the JSON parser differential: a choice byte (see the
+/// Documents for the strict JSON parser: a choice byte (see the
 /// target) and a document that reaches one rule of the parser, accepted or
 /// refused.
-fn json_differential(dir: &Path) {
+fn json_strict(dir: &Path) {
     let plain = Validation::default();
     let mut docs: Vec<(&str, u8, Vec<u8>)> = vec![
         ("access", 0, plain.encode(&claims(TokenType::Access))),

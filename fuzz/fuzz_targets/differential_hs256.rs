@@ -12,7 +12,8 @@ use std::sync::LazyLock;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use libfuzzer_sys::fuzz_target;
-use tessera::{base64url, jws, Clock, Jwt, SystemClock, Validation};
+use tessera::{jws, Clock, Jwt, SystemClock, Validation};
+use tessera::internal::base64url;
 use tessera_fuzz::keys;
 
 struct Setup {

@@ -8,6 +8,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = tessera::decode_record(data);
-    let _ = tessera::decode_keeper_record(data);
+    let _ = tessera::internal::decode_record(data);
+    let _ = tessera::internal::decode_keeper_record(data);
 });

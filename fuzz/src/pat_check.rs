@@ -1,4 +1,4 @@
-//! An independent reading of the PAT format (`core/src/pat.rs` module
+//! An independent reading of the PAT format (`core/src/engine/pat_token.rs` module
 //! docs): `<prefix><43 base62 secret chars><6 base62 CRC32 chars>`.
 //!
 //! Written without Tessera's helpers: the secret's range is checked by

@@ -5,7 +5,8 @@ refresh-token rotation with reuse detection, and hashed personal access
 tokens, kept in an embedded database and called in-process.
 
 Every error is a :class:`TesseraError` whose ``code`` is a stable string
-(``"token_expired"``, ``"refresh_reused"``, ...); bad arguments raise
+(``"token_expired"``, ``"refresh_reused"``, ...); :data:`ERROR_CATALOG` lists
+every code with its HTTP status and meaning. Bad arguments raise
 :class:`ConfigError` (also a ``ValueError``) or ``TypeError``. Timestamps are
 int seconds since the epoch (UTC). Result objects are immutable, and their
 ``repr`` never shows a token.
@@ -15,6 +16,7 @@ a callable that raises is logged on the ``tessera`` logger and ignored.
 """
 
 from tessera._native import (
+    ERROR_CATALOG,
     ConfigError,
     Engine,
     Event,
@@ -23,6 +25,7 @@ from tessera._native import (
     PatExpired,
     PatInvalid,
     PatRevoked,
+    RandomFailed,
     RefreshReused,
     Session,
     StorageError,
@@ -39,6 +42,7 @@ from tessera._native import (
 )
 
 __all__ = [
+    "ERROR_CATALOG",
     "ConfigError",
     "Engine",
     "Event",
@@ -47,6 +51,7 @@ __all__ = [
     "PatExpired",
     "PatInvalid",
     "PatRevoked",
+    "RandomFailed",
     "RefreshReused",
     "Session",
     "StorageError",

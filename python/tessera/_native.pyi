@@ -10,6 +10,7 @@ from typing_extensions import Self
 
 __version__: str
 __all__ = [
+    "ERROR_CATALOG",
     "ConfigError",
     "Engine",
     "Event",
@@ -18,6 +19,7 @@ __all__ = [
     "PatExpired",
     "PatInvalid",
     "PatRevoked",
+    "RandomFailed",
     "RefreshReused",
     "Session",
     "StorageError",
@@ -35,6 +37,9 @@ __all__ = [
 
 _Seconds = int | timedelta
 
+#: Every stable code: (code, HTTP status, meaning, "engine" or "http").
+ERROR_CATALOG: tuple[tuple[str, int, str, Literal["engine", "http"]], ...]
+
 class TesseraError(Exception):
     """Base of every Tessera error; `code` is the stable machine code."""
 
@@ -50,6 +55,7 @@ class PatInvalid(TesseraError): ...
 class PatExpired(TesseraError): ...
 class PatRevoked(TesseraError): ...
 class StorageError(TesseraError): ...
+class RandomFailed(TesseraError): ...
 class ConfigError(TesseraError, ValueError): ...
 
 class _Stats(TypedDict):

@@ -21,6 +21,7 @@ CLASSES = {
     tessera.PatExpired: "pat_expired",
     tessera.PatRevoked: "pat_revoked",
     tessera.StorageError: "storage_error",
+    tessera.RandomFailed: "random_failed",
     tessera.ConfigError: "config_invalid",
 }
 
@@ -43,6 +44,23 @@ def test_codes_are_distinct_and_only_config_error_is_a_value_error() -> None:
     assert len(set(CLASSES.values())) == len(CLASSES)
     assert [c for c in CLASSES if issubclass(c, ValueError)] == [tessera.ConfigError]
     assert tessera.TesseraError.code == "tessera_error"
+
+
+def test_the_classes_are_the_catalogs_engine_codes() -> None:
+    engine = [code for code, _, _, layer in tessera.ERROR_CATALOG if layer == "engine"]
+    assert list(CLASSES.values()) == engine
+    exported = {
+        cls
+        for cls in vars(tessera).values()
+        if isinstance(cls, type) and issubclass(cls, tessera.TesseraError)
+    }
+    assert exported == set(CLASSES) | {tessera.TesseraError}
+    codes = [code for code, _, _, _ in tessera.ERROR_CATALOG]
+    assert len(set(codes)) == len(codes)
+    for code, status, meaning, layer in tessera.ERROR_CATALOG:
+        assert 400 <= status < 600, code
+        assert meaning, code
+        assert layer in ("engine", "http"), code
 
 
 def _token(**claims: object) -> str:

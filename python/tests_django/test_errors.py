@@ -7,7 +7,7 @@ import tessera
 from django.contrib.auth.base_user import AbstractBaseUser
 from rest_framework import exceptions
 from rest_framework.test import APIClient
-from tessera.django.exceptions import MESSAGES, exception_handler
+from tessera.django.exceptions import MESSAGES, TesseraAPIError, exception_handler, from_engine
 
 from support import assert_error, bearer
 
@@ -138,6 +138,23 @@ def test_every_code_has_a_message() -> None:
         "method_not_allowed",
     }
     assert engine_codes | ours <= set(MESSAGES)
+
+
+def test_statuses_and_messages_follow_the_catalog() -> None:
+    assert set(MESSAGES) == {code for code, _, _, _ in tessera.ERROR_CATALOG}
+    for code, status_code, _, _ in tessera.ERROR_CATALOG:
+        assert TesseraAPIError(code).status_code == status_code, code
+    for cls in (c for c in vars(tessera).values() if isinstance(c, type)):
+        if issubclass(cls, tessera.TesseraError) and cls not in (
+            tessera.TesseraError,
+            tessera.ConfigError,
+        ):
+            err = from_engine(cls("detail"))
+            assert err.status_code == dict(
+                (c, s) for c, s, _, _ in tessera.ERROR_CATALOG
+            )[cls.code], cls
+    with pytest.raises(ValueError, match="not a code"):
+        TesseraAPIError("no_such_code")
 
 
 @pytest.mark.parametrize(

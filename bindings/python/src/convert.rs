@@ -9,12 +9,11 @@
 use std::time::Duration;
 
 use pyo3::exceptions::PyTypeError;
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use serde_json::{Map, Number, Value};
-use tessera::{Claims, TokenType, Validation};
+use tessera::{Claims, Validation, WireValue};
 use zeroize::Zeroizing;
 
 use crate::errors;
@@ -159,60 +158,26 @@ pub(crate) fn json_text(value: &Bound<'_, PyAny>, what: &str) -> PyResult<String
     )))
 }
 
-/// The wire names of the configured claims, as Python strings made once
-/// per engine or verifier.
-pub(crate) struct ClaimNames {
-    token_type: Py<PyString>,
-    user_id: Py<PyString>,
-}
-
-impl ClaimNames {
-    pub(crate) fn new(py: Python<'_>, v: &Validation) -> Self {
-        ClaimNames {
-            token_type: PyString::intern(py, &v.token_type_claim).unbind(),
-            user_id: PyString::intern(py, &v.user_id_claim).unbind(),
-        }
-    }
-}
-
-/// Verified claims as a dict under their wire names: the payload the token
-/// carries, as `Validation::to_json` would write it, built without a JSON
-/// round trip because this is the hot path of every authenticated request.
+/// Verified claims as a dict under their wire names: the members core's
+/// `Validation::wire_members` lists, which are the payload the token carries.
 /// A test compares it with PyJWT's decoding of the same token.
 pub(crate) fn claims_dict<'py>(
     py: Python<'py>,
-    names: &ClaimNames,
+    validation: &Validation,
     c: &Claims,
 ) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
-    let token_type = match c.token_type {
-        TokenType::Access => intern!(py, "access"),
-        TokenType::Refresh => intern!(py, "refresh"),
-    };
-    dict.set_item(names.token_type.bind(py), token_type)?;
-    dict.set_item(intern!(py, "exp"), c.exp)?;
-    if let Some(iat) = c.iat {
-        dict.set_item(intern!(py, "iat"), iat)?;
-    }
-    dict.set_item(intern!(py, "jti"), c.jti.as_str())?;
-    dict.set_item(names.user_id.bind(py), c.user_id.as_str())?;
-    if let Some(family) = &c.family {
-        dict.set_item(intern!(py, "sid"), family.as_str())?;
-    }
-    if let Some(nbf) = c.nbf {
-        dict.set_item(intern!(py, "nbf"), nbf)?;
-    }
-    if let Some(iss) = &c.iss {
-        dict.set_item(intern!(py, "iss"), iss)?;
-    }
-    match c.aud.as_slice() {
-        [] => {}
-        [one] => dict.set_item(intern!(py, "aud"), one)?,
-        many => dict.set_item(intern!(py, "aud"), many)?,
-    }
-    for (k, v) in &c.extra {
-        dict.set_item(k, to_py(py, v)?)?;
-    }
+    validation.wire_members(c, |name, value| {
+        let name = PyString::intern(py, name);
+        match value {
+            WireValue::Str(s) => dict.set_item(name, s),
+            WireValue::Int(n) => dict.set_item(name, n),
+            WireValue::Strs(many) => dict.set_item(name, many),
+            WireValue::Json(v) => dict.set_item(name, to_py(py, v)?),
+            // A value kind this binding does not know yet, as JSON.
+            other => dict.set_item(name, to_py(py, &other.to_value())?),
+        }
+    })?;
     Ok(dict)
 }
 

@@ -11,9 +11,8 @@ use std::str::FromStr;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use tessera::{Algorithm, EngineConfig, Key, KeySet, PatConfig, StoreLocation};
+use tessera::{Algorithm, EngineConfig, Key, KeySet, PatConfig, StoreLocation, Validation};
 
-use crate::convert::ClaimNames;
 use crate::errors::{self, OrRaise};
 use crate::values::{NewPat, Pat, Session, TokenPair};
 use crate::verifier::Verifier;
@@ -29,7 +28,6 @@ pub(crate) struct Engine {
     inner: tessera::Engine,
     /// Whether `events=` was given: only then is there a queue to deliver.
     has_events: bool,
-    claim_names: ClaimNames,
     /// The store, as `StoreLocation` shows it: a URL never with credentials.
     location: StoreLocation,
     algorithm: Algorithm,
@@ -144,7 +142,13 @@ impl Engine {
         let material = convert::key_material(signing_key)?;
         let key = Key::from_setting(algorithm, &material).or_raise(py)?;
         let keys = KeySet::new(key).or_raise(py)?;
+        let leeway = match leeway {
+            Some(v) => convert::whole_seconds(v, "leeway")?,
+            None => 0,
+        };
         let mut config = EngineConfig::new(keys);
+        config.validation =
+            Validation::from_settings(leeway, issuer, audience, user_id_claim).or_raise(py)?;
         if let Some(v) = access_lifetime {
             config.access_ttl = convert::duration(v, "access_lifetime")?;
         }
@@ -154,12 +158,6 @@ impl Engine {
         if let Some(v) = reuse_grace {
             config.reuse_grace = convert::duration(v, "reuse_grace")?;
         }
-        if let Some(v) = leeway {
-            config.validation.leeway = convert::whole_seconds(v, "leeway")?;
-        }
-        config.validation.issuer = issuer;
-        config.validation.audience = audience;
-        config.validation.user_id_claim = user_id_claim.to_owned();
         config.multi_process = multi_process;
         let mut pat = PatConfig::default();
         pat.prefix = pat_prefix.to_owned();
@@ -183,7 +181,6 @@ impl Engine {
             })
             .or_raise(py)?;
         Ok(Engine {
-            claim_names: ClaimNames::new(py, inner.validation()),
             inner,
             has_events,
             location,
@@ -210,13 +207,13 @@ impl Engine {
     /// Verifies an access token and returns its claims.
     fn verify_access<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyDict>> {
         let claims = self.read_call(py, |e| e.verify_access(token))?;
-        convert::claims_dict(py, &self.claim_names, &claims)
+        convert::claims_dict(py, self.inner.validation(), &claims)
     }
 
     /// Verifies a refresh token without spending it and returns its claims.
     fn verify_refresh<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyDict>> {
         let claims = self.read_call(py, |e| e.verify_refresh(token))?;
-        convert::claims_dict(py, &self.claim_names, &claims)
+        convert::claims_dict(py, self.inner.validation(), &claims)
     }
 
     /// Exchanges a refresh token for a new pair. A token can be exchanged
@@ -316,8 +313,8 @@ impl Engine {
     /// checks signatures and claims and never reads the store, so it does
     /// not see logouts or rotations: use it to read a token's claims, not
     /// to decide that its session is still good.
-    fn verifier(&self, py: Python<'_>) -> Verifier {
-        Verifier::of_engine(py, &self.inner, self.algorithm)
+    fn verifier(&self) -> Verifier {
+        Verifier::of_engine(&self.inner, self.algorithm)
     }
 
     /// Closes the database; later calls raise StorageError.

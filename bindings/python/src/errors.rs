@@ -1,9 +1,9 @@
 //! The Python exception hierarchy, and the one function that maps a core
 //! error onto it.
 //!
-//! Invariants: there is one class per stable code in `tessera::Error::CODES`,
-//! all under `TesseraError`, and each carries its code as the class attribute
-//! `code`. `ConfigError` is also a `ValueError`, so hosts that validate
+//! Invariants: there is one class per engine code of the catalog
+//! (`tessera::CATALOG`), all under `TesseraError`, and each carries its code
+//! as the class attribute `code` and its meaning as its docstring. `ConfigError` is also a `ValueError`, so hosts that validate
 //! settings with `except ValueError` keep working. The message is the core
 //! error's detail, which never holds a token or a secret.
 
@@ -12,72 +12,54 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
-/// Class name, code and docstring, in the order of `tessera::Error::CODES`.
-const CLASSES: [(&str, &str, &str); 11] = [
-    (
-        "TokenInvalid",
-        "token_invalid",
-        "The token is malformed, its signature does not verify, or a claim is wrong.",
-    ),
-    (
-        "TokenExpired",
-        "token_expired",
-        "The token's exp (plus leeway) has passed.",
-    ),
-    (
-        "TokenNotYetValid",
-        "token_not_yet_valid",
-        "The token's nbf or iat lies in the future beyond the leeway.",
-    ),
-    (
-        "TokenWrongType",
-        "token_wrong_type",
-        "A refresh token was presented where an access token was expected, or the reverse.",
-    ),
-    (
-        "TokenRevoked",
-        "token_revoked",
-        "The token's session was logged out, or all of its user's sessions were.",
-    ),
-    (
-        "RefreshReused",
-        "refresh_reused",
-        "An already-rotated refresh token was presented again; its session is now revoked.",
-    ),
-    (
-        "PatInvalid",
-        "pat_invalid",
-        "The personal access token is malformed, fails its checksum, or is unknown.",
-    ),
-    (
-        "PatExpired",
-        "pat_expired",
-        "The personal access token is past its expires_at.",
-    ),
-    (
-        "PatRevoked",
-        "pat_revoked",
-        "The personal access token was revoked by its owner.",
-    ),
-    (
-        "StorageError",
-        "storage_error",
-        "The store failed (I/O, lock, closed engine); the operation did not take effect.",
-    ),
-    (
-        "ConfigError",
-        "config_invalid",
-        "The configuration, a key, or an argument is unusable. Also a ValueError.",
-    ),
-];
+/// Class names that are not the code in CamelCase; kept for the API that
+/// shipped with them.
+const RENAMED: [(&str, &str); 1] = [("config_invalid", "ConfigError")];
+
+/// The engine's codes, in catalog order: one exception class each.
+fn engine_codes() -> impl Iterator<Item = &'static tessera::CodeInfo> {
+    tessera::CATALOG
+        .iter()
+        .filter(|c| c.layer == tessera::Layer::Engine)
+}
+
+/// The class name of `code`: `token_expired` is `TokenExpired`.
+fn class_name(code: &str) -> String {
+    if let Some((_, name)) = RENAMED.iter().find(|(c, _)| *c == code) {
+        return (*name).to_owned();
+    }
+    code.split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        })
+        .collect()
+}
+
+/// The class docstring: the catalog's meaning, as a sentence.
+fn class_doc(info: &tessera::CodeInfo) -> String {
+    let mut doc = String::with_capacity(info.meaning.len() + 24);
+    let mut chars = info.meaning.chars();
+    if let Some(first) = chars.next() {
+        doc.extend(first.to_uppercase());
+        doc.push_str(chars.as_str());
+    }
+    doc.push('.');
+    if info.code == "config_invalid" {
+        doc.push_str(" Also a ValueError.");
+    }
+    doc
+}
 
 /// The code of the base class; the engine never raises the base itself.
 const BASE_CODE: &str = "tessera_error";
 
-/// The created classes: the base, then one per entry of [`CLASSES`].
+/// The created classes: the base, then one per engine code, by code.
 struct Classes {
     base: Py<PyType>,
-    by_code: Vec<Py<PyType>>,
+    by_code: Vec<(&'static str, Py<PyType>)>,
 }
 
 static EXCEPTIONS: PyOnceLock<Classes> = PyOnceLock::new();
@@ -86,12 +68,12 @@ static EXCEPTIONS: PyOnceLock<Classes> = PyOnceLock::new();
 pub(crate) fn to_py(py: Python<'_>, err: tessera::Error) -> PyErr {
     match classes(py) {
         Ok(c) => {
-            // A code newer than this table still raises a TesseraError.
-            let class = CLASSES
+            // Every engine code has its class; the base is a fallback only.
+            let class = c
+                .by_code
                 .iter()
-                .position(|(_, code, _)| *code == err.code())
-                .and_then(|i| c.by_code.get(i))
-                .unwrap_or(&c.base);
+                .find(|(code, _)| *code == err.code())
+                .map_or(&c.base, |(_, class)| class);
             PyErr::from_type(class.bind(py).clone(), err.detail().to_owned())
         }
         Err(e) => e,
@@ -119,9 +101,22 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let c = classes(py)?;
     m.add("TesseraError", c.base.bind(py))?;
-    for ((name, _, _), class) in CLASSES.iter().zip(&c.by_code) {
-        m.add(*name, class.bind(py))?;
+    for (code, class) in &c.by_code {
+        m.add(class_name(code), class.bind(py))?;
     }
+    // The catalog itself, for the HTTP layer and tests: one
+    // (code, http_status, meaning, layer) tuple per code.
+    let catalog = tessera::CATALOG
+        .iter()
+        .map(|c| {
+            let layer = match c.layer {
+                tessera::Layer::Engine => "engine",
+                _ => "http",
+            };
+            (c.code, c.http_status, c.meaning, layer)
+        })
+        .collect::<Vec<_>>();
+    m.add("ERROR_CATALOG", PyTuple::new(py, catalog)?)?;
     Ok(())
 }
 
@@ -134,15 +129,21 @@ fn classes(py: Python<'_>) -> PyResult<&Classes> {
             BASE_CODE,
             PyTuple::new(py, [py.get_type::<PyException>()])?,
         )?;
-        let by_code = CLASSES
-            .iter()
-            .map(|(name, code, doc)| {
-                let bases = if *code == "config_invalid" {
+        let by_code = engine_codes()
+            .map(|info| {
+                let bases = if info.code == "config_invalid" {
                     PyTuple::new(py, [base.bind(py), &py.get_type::<PyValueError>()])?
                 } else {
                     PyTuple::new(py, [base.bind(py)])?
                 };
-                new_class(py, name, doc, code, bases)
+                let class = new_class(
+                    py,
+                    &class_name(info.code),
+                    &class_doc(info),
+                    info.code,
+                    bases,
+                )?;
+                Ok((info.code, class))
             })
             .collect::<PyResult<_>>()?;
         Ok(Classes { base, by_code })

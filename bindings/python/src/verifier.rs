@@ -7,9 +7,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use tessera::{Algorithm, Key, TokenType, Validation};
 
-use crate::convert::ClaimNames;
+use crate::convert;
 use crate::errors::OrRaise;
-use crate::{convert, errors};
 
 /// Verifies tokens without a database: signature and claims only, so a
 /// logged-out session's access tokens stay valid here until they expire.
@@ -17,7 +16,6 @@ use crate::{convert, errors};
 #[pyclass(frozen, module = "tessera")]
 pub(crate) struct Verifier {
     inner: tessera::Verifier,
-    claim_names: ClaimNames,
     /// Whether to release the GIL while verifying: for signatures that take
     /// tens of microseconds (EdDSA, ES256, RS256), not for an HMAC check of
     /// about a microsecond, which costs less than releasing the GIL.
@@ -26,20 +24,12 @@ pub(crate) struct Verifier {
 
 impl Verifier {
     /// The verifier an engine hands out: its keys, rules and clock.
-    pub(crate) fn of_engine(
-        py: Python<'_>,
-        engine: &tessera::Engine,
-        algorithm: Algorithm,
-    ) -> Self {
-        Verifier::wrap(py, engine.verifier(), !algorithm.is_symmetric())
+    pub(crate) fn of_engine(engine: &tessera::Engine, algorithm: Algorithm) -> Self {
+        Verifier::wrap(engine.verifier(), !algorithm.is_symmetric())
     }
 
-    fn wrap(py: Python<'_>, inner: tessera::Verifier, detach: bool) -> Self {
-        Verifier {
-            claim_names: ClaimNames::new(py, inner.validation()),
-            inner,
-            detach,
-        }
+    fn wrap(inner: tessera::Verifier, detach: bool) -> Self {
+        Verifier { inner, detach }
     }
 
     fn call<T: Send>(
@@ -62,7 +52,7 @@ impl Verifier {
         expected: TokenType,
     ) -> PyResult<Bound<'py, PyDict>> {
         let claims = self.call(py, |v| v.verify(token, expected))?;
-        convert::claims_dict(py, &self.claim_names, &claims)
+        convert::claims_dict(py, self.inner.validation(), &claims)
     }
 }
 
@@ -84,10 +74,10 @@ impl Verifier {
         user_id_claim: &str,
     ) -> PyResult<Self> {
         let jwks = convert::json_text(jwks, "jwks")?;
-        let validation = validation(issuer, audience, leeway, user_id_claim)?;
+        let validation = validation(py, issuer, audience, leeway, user_id_claim)?;
         let inner = tessera::Verifier::from_jwks(&jwks, validation).or_raise(py)?;
         // A JWKS holds public keys.
-        Ok(Verifier::wrap(py, inner, true))
+        Ok(Verifier::wrap(inner, true))
     }
 
     /// A verifier over one key: an HMAC secret (bytes or str), or a PEM
@@ -111,9 +101,9 @@ impl Verifier {
         let algorithm = Algorithm::from_str(algorithm).or_raise(py)?;
         let material = convert::key_material(key)?;
         let key = Key::from_setting(algorithm, &material).or_raise(py)?;
-        let validation = validation(issuer, audience, leeway, user_id_claim)?;
+        let validation = validation(py, issuer, audience, leeway, user_id_claim)?;
         let inner = tessera::Verifier::from_keys(vec![key], validation).or_raise(py)?;
-        Ok(Verifier::wrap(py, inner, !algorithm.is_symmetric()))
+        Ok(Verifier::wrap(inner, !algorithm.is_symmetric()))
     }
 
     /// Verifies an access token and returns its claims.
@@ -129,16 +119,7 @@ impl Verifier {
         token: &str,
         expected_type: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let expected = match expected_type {
-            "access" => TokenType::Access,
-            "refresh" => TokenType::Refresh,
-            other => {
-                return Err(errors::config(
-                    py,
-                    format!("expected_type must be \"access\" or \"refresh\", not {other:?}"),
-                ))
-            }
-        };
+        let expected = TokenType::from_str(expected_type).or_raise(py)?;
         self.claims(py, token, expected)
     }
 
@@ -161,17 +142,15 @@ impl Verifier {
 }
 
 fn validation(
+    py: Python<'_>,
     issuer: Option<String>,
     audience: Option<String>,
     leeway: Option<&Bound<'_, PyAny>>,
     user_id_claim: &str,
 ) -> PyResult<Validation> {
-    let mut v = Validation::default();
-    v.issuer = issuer;
-    v.audience = audience;
-    v.user_id_claim = user_id_claim.to_owned();
-    if let Some(leeway) = leeway {
-        v.leeway = convert::whole_seconds(leeway, "leeway")?;
-    }
-    Ok(v)
+    let leeway = match leeway {
+        Some(leeway) => convert::whole_seconds(leeway, "leeway")?,
+        None => 0,
+    };
+    Validation::from_settings(leeway, issuer, audience, user_id_claim).or_raise(py)
 }

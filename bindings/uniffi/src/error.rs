@@ -66,6 +66,11 @@ pub enum TesseraError {
         /// What was wrong, for logs.
         detail: String,
     },
+    /// The system random generator failed; nothing was made or written.
+    RandomFailed {
+        /// What was wrong, for logs.
+        detail: String,
+    },
     /// The configuration, a key or an argument is unusable.
     ConfigInvalid {
         /// What was wrong, for logs.
@@ -95,6 +100,7 @@ impl TesseraError {
             TesseraError::PatExpired { detail } => E::PatExpired(detail.into()),
             TesseraError::PatRevoked { detail } => E::PatRevoked(detail.into()),
             TesseraError::Storage { detail } => E::Storage(detail.into()),
+            TesseraError::RandomFailed { detail } => E::Random(detail.into()),
             TesseraError::ConfigInvalid { detail } => E::ConfigInvalid(detail.into()),
         }
     }
@@ -111,6 +117,7 @@ impl TesseraError {
             | TesseraError::PatExpired { detail }
             | TesseraError::PatRevoked { detail }
             | TesseraError::Storage { detail }
+            | TesseraError::RandomFailed { detail }
             | TesseraError::ConfigInvalid { detail } => detail,
         }
     }
@@ -131,6 +138,7 @@ impl From<tessera::Error> for TesseraError {
             E::PatExpired(_) => TesseraError::PatExpired { detail },
             E::PatRevoked(_) => TesseraError::PatRevoked { detail },
             E::Storage(_) => TesseraError::Storage { detail },
+            E::Random(_) => TesseraError::RandomFailed { detail },
             E::ConfigInvalid(_) => TesseraError::ConfigInvalid { detail },
             // `tessera::Error` is non-exhaustive. A code added there fails
             // `every_code_round_trips` until it gets its own case here.
@@ -166,6 +174,34 @@ impl fmt::Display for TesseraError {
 
 impl std::error::Error for TesseraError {}
 
+/// One entry of the catalog of stable codes.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ErrorCode {
+    /// The stable machine code.
+    pub code: String,
+    /// The HTTP status an API answers with.
+    pub http_status: u16,
+    /// What it means.
+    pub meaning: String,
+    /// Whether the engine raises it (a `TesseraError` case) rather than
+    /// only a host's HTTP layer.
+    pub from_engine: bool,
+}
+
+/// Every stable code, from the core's one catalog: the engine's first.
+#[uniffi::export]
+pub fn error_catalog() -> Vec<ErrorCode> {
+    tessera::CATALOG
+        .iter()
+        .map(|c| ErrorCode {
+            code: c.code.to_owned(),
+            http_status: c.http_status,
+            meaning: c.meaning.to_owned(),
+            from_engine: c.layer == tessera::Layer::Engine,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +220,7 @@ mod tests {
             E::PatExpired("d".into()),
             E::PatRevoked("d".into()),
             E::Storage("d".into()),
+            E::Random("d".into()),
             E::ConfigInvalid("d".into()),
         ]
     }

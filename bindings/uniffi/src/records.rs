@@ -55,16 +55,11 @@ pub struct EngineConfig {
 impl EngineConfig {
     pub(crate) fn into_core(self) -> Result<tessera::EngineConfig, TesseraError> {
         let alg: tessera::Algorithm = self.algorithm.parse()?;
-        let key = match (&self.secret, &self.private_key_pem) {
-            (Some(secret), None) => tessera::Key::hmac(alg, secret)?,
-            (None, Some(pem)) => tessera::Key::from_pem(alg, pem)?,
-            _ => {
-                return Err(tessera::Error::ConfigInvalid(
-                    "give exactly one of secret and private_key_pem".into(),
-                )
-                .into())
-            }
-        };
+        let key = tessera::Key::from_secret_or_pem(
+            alg,
+            self.secret.as_deref(),
+            self.private_key_pem.as_deref(),
+        )?;
         let mut config = tessera::EngineConfig::new(tessera::KeySet::new(key)?);
         config.validation = Validation {
             leeway_seconds: self.leeway_seconds,
@@ -72,7 +67,7 @@ impl EngineConfig {
             audience: self.audience,
             user_id_claim: self.user_id_claim,
         }
-        .into_core();
+        .into_core()?;
         if let Some(s) = self.access_ttl_seconds {
             config.access_ttl = Duration::from_secs(s);
         }
@@ -108,18 +103,17 @@ pub struct Validation {
 }
 
 impl Validation {
-    /// The core rules; they are checked where they are used.
-    pub(crate) fn into_core(self) -> tessera::Validation {
-        let mut v = tessera::Validation::default();
-        if let Some(leeway) = self.leeway_seconds {
-            v.leeway = leeway;
-        }
-        v.issuer = self.issuer;
-        v.audience = self.audience;
-        if let Some(claim) = self.user_id_claim {
-            v.user_id_claim = claim;
-        }
-        v
+    /// The core rules, checked.
+    pub(crate) fn into_core(self) -> Result<tessera::Validation, TesseraError> {
+        let defaults = tessera::Validation::default();
+        Ok(tessera::Validation::from_settings(
+            self.leeway_seconds.unwrap_or(defaults.leeway),
+            self.issuer,
+            self.audience,
+            self.user_id_claim
+                .as_deref()
+                .unwrap_or(&defaults.user_id_claim),
+        )?)
     }
 }
 
@@ -175,11 +169,18 @@ pub enum TokenType {
     Refresh,
 }
 
-impl From<tessera::TokenType> for TokenType {
-    fn from(t: tessera::TokenType) -> Self {
+impl TryFrom<tessera::TokenType> for TokenType {
+    type Error = TesseraError;
+
+    /// A token type this binding does not know yet is refused, never
+    /// passed off as another.
+    fn try_from(t: tessera::TokenType) -> Result<Self, TesseraError> {
         match t {
-            tessera::TokenType::Access => TokenType::Access,
-            tessera::TokenType::Refresh => TokenType::Refresh,
+            tessera::TokenType::Access => Ok(TokenType::Access),
+            tessera::TokenType::Refresh => Ok(TokenType::Refresh),
+            other => Err(TesseraError::TokenWrongType {
+                detail: format!("token type {other} is unknown to this binding"),
+            }),
         }
     }
 }
@@ -218,10 +219,12 @@ pub struct Claims {
     pub extra_json: String,
 }
 
-impl From<tessera::Claims> for Claims {
-    fn from(c: tessera::Claims) -> Self {
-        Claims {
-            token_type: c.token_type.into(),
+impl TryFrom<tessera::Claims> for Claims {
+    type Error = TesseraError;
+
+    fn try_from(c: tessera::Claims) -> Result<Self, TesseraError> {
+        Ok(Claims {
+            token_type: c.token_type.try_into()?,
             user_id: c.user_id.as_str().to_owned(),
             jti: c.jti.as_str().to_owned(),
             exp: c.exp,
@@ -231,7 +234,7 @@ impl From<tessera::Claims> for Claims {
             aud: c.aud,
             family_id: c.family.map(|f| f.as_str().to_owned()),
             extra_json: Value::Object(c.extra).to_string(),
-        }
+        })
     }
 }
 
@@ -374,6 +377,8 @@ impl From<tessera::Access> for Access {
             tessera::Access::SignInRequired { reason } => Access::SignInRequired {
                 reason: reason.map(|e| e.code().to_owned()),
             },
+            // An outcome this binding does not know holds no token to give.
+            _ => Access::SignInRequired { reason: None },
         }
     }
 }

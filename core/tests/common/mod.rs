@@ -70,7 +70,8 @@ impl SharedStore {
             #[cfg(feature = "postgres")]
             Some(url) => SharedStore {
                 location: StoreLocation::Postgres(
-                    tessera::postgres_testing::fresh_schema(&url, "tessera_test").unwrap(),
+                    tessera::internal::postgres_testing::fresh_schema(&url, "tessera_test")
+                        .unwrap(),
                 ),
                 _dir: None,
             },
@@ -91,7 +92,7 @@ impl SharedStore {
 
 #[cfg(feature = "postgres")]
 fn postgres_engine(url: &str, cfg: EngineConfig) -> Engine {
-    let url = tessera::postgres_testing::fresh_schema(url, "tessera_test").unwrap();
+    let url = tessera::internal::postgres_testing::fresh_schema(url, "tessera_test").unwrap();
     Engine::connect(&url, cfg).unwrap()
 }
 

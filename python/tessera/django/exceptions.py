@@ -5,10 +5,11 @@ way as Tessera's::
 
     REST_FRAMEWORK = {"EXCEPTION_HANDLER": "tessera.django.exceptions.exception_handler"}
 
-Codes are the engine's (``token_expired``, ``refresh_reused``, ...) plus
-the ones below. Every 401 carries ``WWW-Authenticate: Bearer realm="api"``;
-``storage_error`` is a 503. Messages are fixed per code and never contain a
-token.
+Codes and their HTTP statuses come from the one catalog,
+``tessera.ERROR_CATALOG``: the engine's (``token_expired``,
+``refresh_reused``, ...) and this layer's (``invalid_credentials``, ...).
+Every 401 carries ``WWW-Authenticate: Bearer realm="api"``; ``storage_error``
+is a 503. Messages are fixed per code and never contain a token.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ import tessera
 
 AUTH_HEADER = 'Bearer realm="api"'
 
+#: The HTTP status of every code, from the catalog.
+STATUS: dict[str, int] = {code: status for code, status, _, _ in tessera.ERROR_CATALOG}
+
 MESSAGES: dict[str, str] = {
     # The engine's codes.
     "token_invalid": "The token is invalid.",
@@ -36,6 +40,8 @@ MESSAGES: dict[str, str] = {
     "pat_expired": "The personal access token has expired.",
     "pat_revoked": "The personal access token was revoked.",
     "storage_error": "The token store is unavailable; nothing took effect. Try again.",
+    "random_failed": "The server could not make a token; nothing took effect. Try again.",
+    "config_invalid": "The server is misconfigured.",
     # This layer's codes.
     "invalid_credentials": "No active account was found with these credentials.",
     "user_inactive": "The user account is inactive.",
@@ -63,8 +69,15 @@ _DRF_CODES = {
 class TesseraAPIError(exceptions.APIException):
     """An error with a stable code, raised by Tessera's views and classes."""
 
-    def __init__(self, code: str, message: str | None = None, status_code: int = 400) -> None:
+    def __init__(
+        self, code: str, message: str | None = None, status_code: int | None = None
+    ) -> None:
+        if code not in STATUS:
+            raise ValueError(f"{code!r} is not a code of tessera.ERROR_CATALOG")
         super().__init__(message or MESSAGES.get(code, code), code)
+        # The catalog's status; a caller names another only where the code
+        # describes something other than the request's credential.
+        status_code = STATUS[code] if status_code is None else status_code
         self.status_code = status_code
         self.code = code
         if status_code == status.HTTP_401_UNAUTHORIZED:
@@ -82,11 +95,9 @@ def from_engine(error: tessera.TesseraError) -> exceptions.APIException:
     A ``config_invalid`` from the engine is a server bug or a bad setting,
     so it is re-raised for Django to report as a 500.
     """
-    if isinstance(error, tessera.StorageError):
-        return TesseraAPIError(error.code, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(error, tessera.ConfigError):
         raise error
-    return TesseraAPIError(error.code, status_code=status.HTTP_401_UNAUTHORIZED)
+    return TesseraAPIError(error.code)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -312,6 +312,21 @@ test("every error code, from its own case") {
     }
 }
 
+test("every TesseraError case is one engine code of the catalog") {
+    // One instance of each case; a case missing here, or a code the catalog
+    // gained without a case, fails the comparison.
+    let cases: [TesseraError] = [
+        .TokenInvalid(detail: "d"), .TokenExpired(detail: "d"), .TokenNotYetValid(detail: "d"),
+        .TokenWrongType(detail: "d"), .TokenRevoked(detail: "d"), .RefreshReused(detail: "d"),
+        .PatInvalid(detail: "d"), .PatExpired(detail: "d"), .PatRevoked(detail: "d"),
+        .Storage(detail: "d"), .RandomFailed(detail: "d"), .ConfigInvalid(detail: "d"),
+    ]
+    let catalog = errorCatalog()
+    let engineCodes = catalog.filter { $0.fromEngine }.map { $0.code }
+    try check(cases.map { $0.code() } == engineCodes)
+    try check(Set(catalog.map { $0.code }).count == catalog.count)
+}
+
 test("shutdown: later calls are storage_error, the file reopens") {
     let path = try tempDir().appendingPathComponent("engine.redb").path
     let pair: TokenPair

@@ -34,11 +34,10 @@ use std::time::Duration;
 
 use redb::{Builder, Database, Durability, ReadableDatabase, TableDefinition};
 
-use crate::claims::unverified_exp;
+use crate::claims::{unverified_exp, TokenPair};
 use crate::clock::{system_clock, SharedClock};
-use crate::engine::TokenPair;
 use crate::error::{Error, Result};
-use crate::jws::Limits;
+use crate::jose::Limits;
 
 /// The keeper's one table: `"pair"` → the current pair's record.
 const KEEPER: TableDefinition<&str, &[u8]> = TableDefinition::new("tessera.v1.keeper");
@@ -74,6 +73,7 @@ impl<F: Fn(&str) -> Result<TokenPair>> Refresher for F {
 /// Exhaustive on purpose: an app either has a token or must sign in, and a
 /// binding must never guess what a third outcome means.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Access {
     /// An access token, valid for at least the margin as far as its `exp`
     /// tells.
@@ -185,7 +185,7 @@ impl TokenKeeper {
     pub fn set(&self, pair: &TokenPair) -> Result<()> {
         let held = self.read_pair(pair)?;
         let mut state = self.lock();
-        self.save(Some(&held))?;
+        self.save(&state, Some(&held))?;
         state.pair = Some(held);
         state.epoch = state.epoch.wrapping_add(1);
         Ok(())
@@ -236,7 +236,7 @@ impl TokenKeeper {
     /// read before this call.
     pub fn clear(&self) -> Result<()> {
         let mut state = self.lock();
-        self.save(None)?;
+        self.save(&state, None)?;
         state.pair = None;
         state.epoch = state.epoch.wrapping_add(1);
         Ok(())
@@ -276,9 +276,10 @@ impl TokenKeeper {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Writes (or, with `None`, deletes) the stored pair. Callers hold the
-    /// state lock, which orders file writes like the memory changes.
-    fn save(&self, pair: Option<&Held>) -> Result<()> {
+    /// Writes (or, with `None`, deletes) the stored pair. The state lock,
+    /// whose guard the caller passes, orders file writes like the memory
+    /// changes.
+    fn save(&self, _locked: &MutexGuard<'_, State>, pair: Option<&Held>) -> Result<()> {
         let Some(db) = &self.file else {
             return Ok(());
         };
@@ -383,7 +384,7 @@ impl Landing<'_> {
                         let access = held.access.clone();
                         // Memory takes the new pair even if the file write
                         // fails: the old refresh token is spent either way.
-                        let saved = keeper.save(Some(&held));
+                        let saved = keeper.save(&state, Some(&held));
                         state.pair = Some(held);
                         saved.map(|()| Access::Token(access))
                     }
@@ -393,7 +394,7 @@ impl Landing<'_> {
                         // reuse alarm.
                         end_session(keeper, &mut state, unreadable)
                     }
-                    Err(e) if ends_session(&e) => end_session(keeper, &mut state, e),
+                    Err(e) if e.ends_session() => end_session(keeper, &mut state, e),
                     Err(e) => Err(e),
                 }
             }
@@ -415,16 +416,12 @@ impl Drop for Landing<'_> {
     }
 }
 
-/// Whether a refresher's error means the refresh token can never work again.
-fn ends_session(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::RefreshReused(_) | Error::TokenRevoked(_) | Error::TokenExpired(_)
-    )
-}
-
-fn end_session(keeper: &TokenKeeper, state: &mut State, reason: Error) -> Result<Access> {
-    let saved = keeper.save(None);
+fn end_session(
+    keeper: &TokenKeeper,
+    state: &mut MutexGuard<'_, State>,
+    reason: Error,
+) -> Result<Access> {
+    let saved = keeper.save(state, None);
     state.pair = None;
     state.epoch = state.epoch.wrapping_add(1);
     saved.map(|()| Access::SignInRequired {

@@ -15,14 +15,14 @@ use std::fmt;
 use std::str::FromStr;
 
 use hmac::{KeyInit, Mac};
-use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use zeroize::Zeroizing;
 
+use super::{b64, pem};
 use crate::error::{Error, Result};
-use crate::{b64, der};
+use crate::rand;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 type HmacSha384 = hmac::Hmac<Sha384>;
@@ -155,8 +155,7 @@ enum Material {
     Rs256 {
         pair: Option<Box<RsaKeyPair>>,
         pkcs8: Option<Zeroizing<Vec<u8>>>,
-        /// RSAPublicKey DER, as ring verifies with it.
-        public_der: Vec<u8>,
+        /// Big-endian, without leading zeros, as ring verifies with them.
         n: Vec<u8>,
         e: Vec<u8>,
     },
@@ -225,18 +224,6 @@ impl HmacState {
     }
 }
 
-fn rng() -> &'static SystemRandom {
-    static RNG: std::sync::OnceLock<SystemRandom> = std::sync::OnceLock::new();
-    RNG.get_or_init(SystemRandom::new)
-}
-
-/// Fills `buf` from the operating system's CSPRNG.
-pub(crate) fn random_bytes(buf: &mut [u8]) -> Result<()> {
-    rng()
-        .fill(buf)
-        .map_err(|_| Error::storage("the system random generator failed"))
-}
-
 impl Key {
     /// An HMAC key. The secret must be at least as long as the hash output:
     /// 32 bytes for HS256, 48 for HS384, 64 for HS512 (RFC 7518 §3.2).
@@ -272,18 +259,20 @@ impl Key {
         match alg {
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
                 let mut secret = Zeroizing::new(vec![0u8; alg.hmac_len() * 2]);
-                random_bytes(&mut secret)?;
+                rand::fill(&mut secret)?;
                 Key::hmac(alg, &secret)
             }
             Algorithm::EdDSA => {
-                let doc = Ed25519KeyPair::generate_pkcs8(rng())
-                    .map_err(|_| Error::storage("Ed25519 key generation failed"))?;
+                let doc = Ed25519KeyPair::generate_pkcs8(rand::system())
+                    .map_err(|_| Error::random("Ed25519 key generation failed"))?;
                 Key::from_pkcs8_der(alg, doc.as_ref())
             }
             Algorithm::ES256 => {
-                let doc =
-                    EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, rng())
-                        .map_err(|_| Error::storage("P-256 key generation failed"))?;
+                let doc = EcdsaKeyPair::generate_pkcs8(
+                    &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    rand::system(),
+                )
+                .map_err(|_| Error::random("P-256 key generation failed"))?;
                 Key::from_pkcs8_der(alg, doc.as_ref())
             }
             Algorithm::RS256 => Err(Error::config(
@@ -294,8 +283,12 @@ impl Key {
 
     /// Imports a PEM key: `PRIVATE KEY` (PKCS#8), `RSA PRIVATE KEY`
     /// (PKCS#1, RS256 only) or `PUBLIC KEY` (SPKI).
-    pub fn from_pem(alg: Algorithm, pem: &str) -> Result<Key> {
-        let (label, der) = der::pem(pem).ok_or_else(|| Error::config("not a PEM document"))?;
+    pub fn from_pem(alg: Algorithm, text: &str) -> Result<Key> {
+        let (label, der) = pem::decode(text).ok_or_else(|| {
+            Error::config(
+                "not a PEM document: one BEGIN/END block with matching labels, nothing after it",
+            )
+        })?;
         match label.as_str() {
             "PRIVATE KEY" => Key::from_pkcs8_der(alg, &der),
             "PUBLIC KEY" => Key::from_spki_der(alg, &der),
@@ -323,6 +316,23 @@ impl Key {
         Key::from_pem(alg, pem)
     }
 
+    /// The signing key of settings that keep the secret and the PEM key in
+    /// separate fields (the mobile bindings' configuration): exactly one of
+    /// them must be given, the one that suits `alg`.
+    pub fn from_secret_or_pem(
+        alg: Algorithm,
+        secret: Option<&[u8]>,
+        pem: Option<&str>,
+    ) -> Result<Key> {
+        match (secret, pem) {
+            (Some(secret), None) => Key::hmac(alg, secret),
+            (None, Some(pem)) => Key::from_pem(alg, pem),
+            _ => Err(Error::config(
+                "give exactly one of a secret (HMAC) and a PEM private key",
+            )),
+        }
+    }
+
     /// Imports a PKCS#8 private key (DER) for an asymmetric algorithm.
     pub fn from_pkcs8_der(alg: Algorithm, pkcs8: &[u8]) -> Result<Key> {
         let keep = Some(Zeroizing::new(pkcs8.to_vec()));
@@ -341,9 +351,12 @@ impl Key {
                 ))
             }
             Algorithm::ES256 => {
-                let pair =
-                    EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, rng())
-                        .map_err(|e| Error::config(format!("P-256 key rejected: {e}")))?;
+                let pair = EcdsaKeyPair::from_pkcs8(
+                    &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    pkcs8,
+                    rand::system(),
+                )
+                .map_err(|e| Error::config(format!("P-256 key rejected: {e}")))?;
                 let public = pair.public_key().as_ref().to_vec();
                 Ok(Key::with_thumbprint(
                     alg,
@@ -366,17 +379,14 @@ impl Key {
     }
 
     fn rsa_from_pair(pair: RsaKeyPair, pkcs8: Option<Zeroizing<Vec<u8>>>) -> Result<Key> {
-        let public_der = pair.public().as_ref().to_vec();
-        let (n, e) = der::rsa_public(&public_der)
-            .ok_or_else(|| Error::config("RSA public key unreadable"))?;
-        let (n, e) = (n.to_vec(), e.to_vec());
+        let sig::RsaPublicKeyComponents { n, e } =
+            sig::RsaPublicKeyComponents::<Vec<u8>>::from(pair.public());
         Key::check_rsa_size(&n)?;
         Ok(Key::with_thumbprint(
             Algorithm::RS256,
             Material::Rs256 {
                 pair: Some(Box::new(pair)),
                 pkcs8,
-                public_der,
                 n,
                 e,
             },
@@ -392,18 +402,20 @@ impl Key {
 
     /// Imports a SubjectPublicKeyInfo public key (DER); the key verifies only.
     pub fn from_spki_der(alg: Algorithm, spki: &[u8]) -> Result<Key> {
-        let info = der::spki(spki).ok_or_else(|| Error::config("malformed SPKI public key"))?;
+        let info = pem::spki(spki).ok_or_else(|| Error::config("malformed SPKI public key"))?;
         let material = match (alg, info.algorithm, info.parameters) {
-            (Algorithm::EdDSA, der::OID_ED25519, None) if info.key.len() == 32 => {
+            (Algorithm::EdDSA, pem::OID_ED25519, None)
+                if !info.has_parameters && info.key.len() == 32 =>
+            {
                 Material::Ed25519 {
                     pair: None,
                     pkcs8: None,
                     public: info.key.to_vec(),
                 }
             }
-            (Algorithm::ES256, der::OID_EC, Some(der::OID_P256)) => ec_public(info.key.to_vec())?,
-            (Algorithm::RS256, der::OID_RSA, _) => {
-                let (n, e) = der::rsa_public(info.key)
+            (Algorithm::ES256, pem::OID_EC, Some(pem::OID_P256)) => ec_public(info.key.to_vec())?,
+            (Algorithm::RS256, pem::OID_RSA, _) => {
+                let (n, e) = pem::rsa_public(info.key)
                     .ok_or_else(|| Error::config("malformed RSA public key"))?;
                 rsa_public(n, e)?
             }
@@ -570,7 +582,7 @@ impl Key {
             Material::Ed25519 { pkcs8, .. }
             | Material::Es256 { pkcs8, .. }
             | Material::Rs256 { pkcs8, .. } => {
-                pkcs8.as_ref().map(|d| der::to_pem("PRIVATE KEY", d))
+                pkcs8.as_ref().and_then(|d| pem::encode("PRIVATE KEY", d))
             }
         }
     }
@@ -589,14 +601,16 @@ impl Key {
             Material::Es256 { pair, .. } => pair
                 .as_ref()
                 .ok_or_else(no_private)?
-                .sign(rng(), msg)
+                .sign(rand::system(), msg)
                 .map(|s| s.as_ref().to_vec())
-                .map_err(|_| Error::storage("ECDSA signing failed")),
+                .map_err(|_| Error::random("ECDSA signing failed: the random generator failed")),
             Material::Rs256 { pair, .. } => {
                 let pair = pair.as_ref().ok_or_else(no_private)?;
                 let mut out = vec![0u8; pair.public().modulus_len()];
-                pair.sign(&sig::RSA_PKCS1_SHA256, rng(), msg, &mut out)
-                    .map_err(|_| Error::storage("RSA signing failed"))?;
+                pair.sign(&sig::RSA_PKCS1_SHA256, rand::system(), msg, &mut out)
+                    .map_err(|_| {
+                        Error::random("RSA signing failed: the random generator failed")
+                    })?;
                 Ok(out)
             }
         }
@@ -627,11 +641,9 @@ impl Key {
                     .verify(msg, signature)
                     .is_ok()
             }
-            Material::Rs256 { public_der, .. } => {
-                sig::UnparsedPublicKey::new(&sig::RSA_PKCS1_2048_8192_SHA256, public_der)
-                    .verify(msg, signature)
-                    .is_ok()
-            }
+            Material::Rs256 { n, e, .. } => sig::RsaPublicKeyComponents { n, e }
+                .verify(&sig::RSA_PKCS1_2048_8192_SHA256, msg, signature)
+                .is_ok(),
         }
     }
 
@@ -706,7 +718,6 @@ fn rsa_public(n: &[u8], e: &[u8]) -> Result<Material> {
     Ok(Material::Rs256 {
         pair: None,
         pkcs8: None,
-        public_der: der::encode_rsa_public(n, e),
         n: n.to_vec(),
         e: e.to_vec(),
     })

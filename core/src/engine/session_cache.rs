@@ -17,7 +17,7 @@
 use std::collections::HashSet;
 use std::sync::RwLock;
 
-use crate::records::Id16;
+use crate::store::records::Id16;
 
 /// Most families remembered; past it the set starts again empty.
 const CAPACITY: usize = 100_000;

@@ -15,10 +15,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::b64;
+use super::b64;
+use super::json::{self, JsonLimits, Slot};
+use super::keys::{Key, KeySet};
 use crate::error::{Error, Result};
-use crate::json::{self, JsonLimits, Slot};
-use crate::keys::{Key, KeySet};
 
 /// Size and shape bounds on untrusted tokens. Every field is configurable;
 /// the defaults suit simplejwt-shaped tokens with room to spare.
@@ -285,7 +285,7 @@ fn check_registered(others: &Map<String, Value>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::Algorithm;
+    use crate::jose::Algorithm;
 
     fn hs() -> KeySet {
         KeySet::new(Key::hmac(Algorithm::HS256, &[9u8; 32]).unwrap()).unwrap()

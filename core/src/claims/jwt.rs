@@ -4,10 +4,9 @@
 //! Invariant: a token is decoded once and its payload parsed once; claims
 //! are only read from bytes whose signature verified.
 
-use crate::claims::{Claims, TokenType, Validation};
+use super::payload::{Claims, TokenType, Validation};
 use crate::error::{Error, Result};
-use crate::jws;
-use crate::keys::KeySet;
+use crate::jose::{jws, KeySet};
 
 /// Signs and verifies JWTs under one set of keys and rules.
 #[derive(Debug)]

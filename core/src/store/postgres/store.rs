@@ -48,14 +48,19 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use postgres::types::{FromSql, ToSql};
+use postgres::types::ToSql;
 use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement, Transaction};
 
-use super::{Output, ProcessLocal, ReadTx, Store, StoreStats, WriteOp, WriteTx};
+use super::rows::{
+    col, describe, digest_col, family_from_row, fixed, id_col, limit_param, pat_from_row, pg,
+    pg_text, pg_text_for_write, refresh_from_row, storage_err,
+};
+use super::schema::MIGRATIONS;
 use crate::error::{Error, Result};
-use crate::records::{
+use crate::store::records::{
     Digest32, FamilyRecord, FamilyState, Id16, PatRecord, RefreshRecord, RefreshState, RevokeReason,
 };
+use crate::store::{Output, ProcessLocal, ReadTx, Store, StoreStats, WriteOp, WriteTx};
 
 /// Most connections one process keeps to the server.
 const POOL_SIZE: u32 = 16;
@@ -81,80 +86,6 @@ const CONFLICT_STATES: [&str; 3] = [
     "40P01", // deadlock_detected
     "23505", // unique_violation: two inserts of a key that was absent
 ];
-
-/// Schema migrations, in order. A published migration never changes; a
-/// change of layout is a new entry.
-const MIGRATIONS: &[(i32, &str)] = &[(1, MIGRATION_1), (2, MIGRATION_2)];
-
-/// Version 2: a family row alone holds the state of the tokens Tessera
-/// issued for it (`current`, `previous`), so rotations write no
-/// `tessera_refresh` row; that table keeps only tokens Tessera did not issue
-/// (simplejwt's), and rows version 1 wrote, until they expire. The layout
-/// is unchanged; the new version makes a build that knows only version 1,
-/// which would take every such session for gone, refuse the database.
-const MIGRATION_2: &str = "
-COMMENT ON TABLE tessera_refresh IS 'spent or logged-out refresh tokens Tessera did not issue, by SHA-256 of the jti; the tokens of a family are tracked in tessera_family';
-";
-
-/// Version 1: one table per record type, columns for every record field.
-/// Times are Unix seconds (`bigint`), as in the records.
-const MIGRATION_1: &str = "
-CREATE TABLE tessera_refresh (
-    digest bytea PRIMARY KEY CHECK (octet_length(digest) = 32),
-    family bytea NOT NULL CHECK (octet_length(family) = 16),
-    state text NOT NULL,
-    state_at bigint,
-    child bytea CHECK (octet_length(child) = 32),
-    issued_at bigint NOT NULL,
-    expires_at bigint NOT NULL,
-    CHECK (
-        (state = 'active' AND state_at IS NULL AND child IS NULL)
-        OR (state = 'rotated' AND state_at IS NOT NULL AND child IS NOT NULL)
-        OR (state = 'blacklisted' AND state_at IS NOT NULL AND child IS NULL)
-    )
-);
-COMMENT ON COLUMN tessera_refresh.digest IS 'SHA-256 of the jti';
-COMMENT ON COLUMN tessera_refresh.state_at IS 'when the token was rotated or blacklisted';
-COMMENT ON COLUMN tessera_refresh.child IS 'digest of the token it was exchanged for';
-COMMENT ON COLUMN tessera_refresh.expires_at IS 'exp + leeway: purge time';
-CREATE INDEX tessera_refresh_expiry ON tessera_refresh (expires_at, digest);
-
-CREATE TABLE tessera_family (
-    id bytea PRIMARY KEY CHECK (octet_length(id) = 16),
-    user_id text NOT NULL,
-    created_at bigint NOT NULL,
-    last_refreshed_at bigint NOT NULL,
-    expires_at bigint NOT NULL,
-    current bytea NOT NULL CHECK (octet_length(current) = 32),
-    previous bytea CHECK (octet_length(previous) = 32),
-    state text NOT NULL CHECK (state IN ('active', 'revoked')),
-    revoked_at bigint,
-    reason text CHECK (reason IN ('logout', 'logout_all', 'reuse')),
-    CHECK ((state = 'active') = (revoked_at IS NULL)),
-    CHECK ((revoked_at IS NULL) = (reason IS NULL))
-);
-CREATE INDEX tessera_family_user ON tessera_family (user_id, id);
-
-CREATE TABLE tessera_user_revoked (
-    user_id text PRIMARY KEY,
-    revoked_at bigint NOT NULL
-);
-
-CREATE TABLE tessera_pat (
-    digest bytea PRIMARY KEY CHECK (octet_length(digest) = 32),
-    id bytea NOT NULL UNIQUE CHECK (octet_length(id) = 16),
-    user_id text NOT NULL,
-    name text NOT NULL,
-    prefix text NOT NULL,
-    scopes text[] NOT NULL,
-    created_at bigint NOT NULL,
-    expires_at bigint,
-    last_used_at bigint,
-    revoked_at bigint
-);
-COMMENT ON COLUMN tessera_pat.digest IS 'SHA-256 or HMAC-SHA256 of the whole token';
-CREATE INDEX tessera_pat_user ON tessera_pat (user_id, created_at, id);
-";
 
 /// A PostgreSQL database holding the engine's records, safe across `fork()`.
 pub(crate) struct PostgresStore {
@@ -561,30 +492,6 @@ impl std::fmt::Display for ConnectError {
 
 impl std::error::Error for ConnectError {}
 
-/// An error's text with its causes; the server's SQLSTATE and message for
-/// a database error. Never the connection URL.
-fn describe(e: &postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return format!("{} {}: {}", db.severity(), db.code().code(), db.message());
-    }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-fn storage_err(e: &postgres::Error) -> Error {
-    Error::storage(format!("PostgreSQL: {}", describe(e)))
-}
-
-fn pg(what: &'static str) -> impl Fn(postgres::Error) -> Error {
-    move |e| Error::storage(format!("{what}: {}", describe(&e)))
-}
-
 /// The statements of the engine's reads and writes, prepared once per
 /// connection. Point reads come plain (autocommit reads) and locking (write
 /// transactions); puts come as a plain INSERT (for a key the transaction
@@ -830,106 +737,6 @@ impl<'a, C: GenericClient> Session<'a, C> {
     }
 }
 
-/// A column, or `storage_error` when the row does not have the expected
-/// shape. Never panics, unlike `Row::get`.
-fn col<'r, T: FromSql<'r>>(row: &'r Row, i: usize) -> Result<T> {
-    row.try_get(i)
-        .map_err(|e| Error::storage(format!("corrupt row: {}", describe(&e))))
-}
-
-fn fixed<const N: usize>(bytes: &[u8]) -> Result<[u8; N]> {
-    bytes
-        .try_into()
-        .map_err(|_| Error::storage(format!("corrupt row: expected {N} bytes")))
-}
-
-fn digest_col(row: &Row, i: usize) -> Result<Digest32> {
-    fixed(col::<&[u8]>(row, i)?)
-}
-
-fn id_col(row: &Row, i: usize) -> Result<Id16> {
-    fixed(col::<&[u8]>(row, i)?)
-}
-
-/// A user id as PostgreSQL `text` can hold it: `None` for one containing
-/// NUL, which no row can hold, so reads find nothing for it.
-fn pg_text(user: &str) -> Option<&str> {
-    (!user.contains('\0')).then_some(user)
-}
-
-/// A user id for a write; one containing NUL cannot be stored.
-fn pg_text_for_write(user: &str) -> Result<&str> {
-    pg_text(user).ok_or_else(|| Error::config("PostgreSQL cannot store a user id containing NUL"))
-}
-
-fn refresh_from_row(row: &Row) -> Result<RefreshRecord> {
-    let state: &str = col(row, 1)?;
-    let at: Option<i64> = col(row, 2)?;
-    let child: Option<&[u8]> = col(row, 3)?;
-    let state = match (state, at, child) {
-        ("active", None, None) => RefreshState::Active,
-        ("rotated", Some(at), Some(child)) => RefreshState::Rotated {
-            at,
-            child: fixed(child)?,
-        },
-        ("blacklisted", Some(at), None) => RefreshState::Blacklisted { at },
-        _ => return Err(Error::storage("corrupt row: unknown refresh state")),
-    };
-    Ok(RefreshRecord {
-        family: id_col(row, 0)?,
-        state,
-        issued_at: col(row, 4)?,
-        expires_at: col(row, 5)?,
-    })
-}
-
-fn family_from_row(row: &Row) -> Result<FamilyRecord> {
-    let state: &str = col(row, 6)?;
-    let at: Option<i64> = col(row, 7)?;
-    let reason: Option<&str> = col(row, 8)?;
-    let state = match (state, at, reason) {
-        ("active", None, None) => FamilyState::Active,
-        ("revoked", Some(at), Some(reason)) => FamilyState::Revoked {
-            at,
-            reason: match reason {
-                "logout" => RevokeReason::Logout,
-                "logout_all" => RevokeReason::LogoutAll,
-                "reuse" => RevokeReason::Reuse,
-                _ => return Err(Error::storage("corrupt row: unknown revocation reason")),
-            },
-        },
-        _ => return Err(Error::storage("corrupt row: unknown family state")),
-    };
-    let previous: Option<&[u8]> = col(row, 5)?;
-    Ok(FamilyRecord {
-        user_id: col(row, 0)?,
-        created_at: col(row, 1)?,
-        last_refreshed_at: col(row, 2)?,
-        expires_at: col(row, 3)?,
-        current: digest_col(row, 4)?,
-        previous: previous.map(fixed).transpose()?,
-        state,
-    })
-}
-
-fn pat_from_row(row: &Row) -> Result<PatRecord> {
-    Ok(PatRecord {
-        id: id_col(row, 0)?,
-        user_id: col(row, 1)?,
-        name: col(row, 2)?,
-        prefix: col(row, 3)?,
-        scopes: col(row, 4)?,
-        created_at: col(row, 5)?,
-        expires_at: col(row, 6)?,
-        last_used_at: col(row, 7)?,
-        revoked_at: col(row, 8)?,
-    })
-}
-
-fn limit_param(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
 impl<C: GenericClient> ReadTx for Session<'_, C> {
     fn refresh(&self, key: &Digest32) -> Result<Option<RefreshRecord>> {
         self.point_read(Table::Refresh, sql::REFRESH_GET, sql::REFRESH_LOCK, key)?
@@ -1123,77 +930,5 @@ impl WriteTx for Session<'_, Transaction<'_>> {
 
     fn pat_digests(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>> {
         self.keys_after(sql::PAT_DIGESTS, after, limit)
-    }
-}
-
-/// Helpers for test suites and benchmarks that need a database of their
-/// own; not a stable API.
-#[doc(hidden)]
-pub mod testing {
-    use std::str::FromStr;
-
-    use postgres::NoTls;
-
-    use super::describe;
-    use crate::error::{Error, Result};
-
-    /// Creates an empty schema named `<prefix>_<random hex>` and returns
-    /// `url` with that schema as the connection's search path.
-    pub fn fresh_schema(url: &str, prefix: &str) -> Result<String> {
-        let ok = prefix.starts_with(|c: char| c.is_ascii_lowercase())
-            && prefix
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !ok || prefix.len() > 30 {
-            return Err(Error::config(
-                "the schema prefix must match [a-z][a-z0-9_]*",
-            ));
-        }
-        let mut random = [0u8; 8];
-        crate::keys::random_bytes(&mut random)?;
-        let schema = format!("{prefix}_{}", crate::claims::hex(&random));
-        execute(url, &format!("CREATE SCHEMA {schema}"))?;
-        let sep = if url.contains('?') { '&' } else { '?' };
-        Ok(format!("{url}{sep}options=-csearch_path%3D{schema}"))
-    }
-
-    /// Runs `sql` on a connection of its own and returns the first column
-    /// of every row, which must be a `bigint`.
-    pub fn query_i64(url: &str, sql: &str) -> Result<Vec<i64>> {
-        let mut client = connect(url)?;
-        let rows = client
-            .query(sql, &[])
-            .map_err(|e| Error::storage(describe(&e)))?;
-        rows.iter()
-            .map(|row| row.try_get(0).map_err(|e| Error::storage(describe(&e))))
-            .collect()
-    }
-
-    /// Runs `sql` (one or more statements) on a connection of its own.
-    pub fn execute(url: &str, sql: &str) -> Result<()> {
-        connect(url)?
-            .batch_execute(sql)
-            .map_err(|e| Error::storage(describe(&e)))
-    }
-
-    /// A transaction on a connection of its own, open until dropped: tests
-    /// use it to hold a lock while the engine runs into it.
-    pub struct Held(#[allow(dead_code)] postgres::Client);
-
-    /// Begins a transaction, runs `sql` in it, and keeps it open.
-    pub fn hold(url: &str, sql: &str) -> Result<Held> {
-        let mut client = connect(url)?;
-        client
-            .batch_execute(&format!("BEGIN; {sql}"))
-            .map_err(|e| Error::storage(describe(&e)))?;
-        Ok(Held(client))
-    }
-
-    fn connect(url: &str) -> Result<postgres::Client> {
-        let config = postgres::Config::from_str(url)
-            .map_err(|e| Error::config(format!("invalid URL: {}", describe(&e))))?;
-        config
-            .connect(NoTls)
-            .map_err(|e| Error::storage(format!("cannot connect: {}", describe(&e))))
     }
 }

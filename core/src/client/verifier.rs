@@ -7,11 +7,10 @@
 
 use std::sync::Arc;
 
-use crate::claims::{Claims, TokenType, Validation};
+use crate::claims::{Claims, Jwt, TokenType, Validation};
 use crate::clock::{system_clock, SharedClock};
 use crate::error::Result;
-use crate::jwt::Jwt;
-use crate::keys::{Key, KeySet};
+use crate::jose::{Key, KeySet};
 
 /// Verifies tokens with public keys and rules, without a store.
 #[derive(Debug)]

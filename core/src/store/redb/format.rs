@@ -1,34 +1,29 @@
-//! Stored records and their byte formats: a contract with files already on
-//! disk.
+//! redb's on-disk format: table names, the byte encoding of records, and
+//! the schema version. A contract with files already on disk.
 //!
 //! Invariants:
 //! - every value is `[format version byte] ++ bincode(record)` with bincode's
 //!   fixed-width little-endian integers, so the bytes do not depend on the
 //!   platform; decoding refuses unknown versions and trailing bytes;
-//! - records hold digests, never a token: a family names its current and
-//!   previous refresh tokens by SHA-256(jti), refresh records are keyed by
-//!   it, PATs by SHA-256 (or HMAC-SHA256) of the whole token;
-//! - the family record alone holds the state of the refresh tokens Tessera
-//!   issued for it: `current` may be exchanged, and any other token of the
-//!   family was exchanged already. Refresh records exist only for foreign
-//!   (simplejwt) tokens, spent or logged out, and as leftovers of schema
-//!   version 1 until they expire. A rotation therefore writes one record;
 //! - table names carry their version (`tessera.v1.*`); a change of layout
 //!   is a new name plus a migration, never a silent reinterpretation.
 
+use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::store::records::{FamilyRecord, PatRecord, RefreshRecord};
+#[cfg(test)]
+use crate::store::records::{FamilyState, RefreshState, RevokeReason};
 
 /// The current record format version.
-pub(crate) const FORMAT_V1: u8 = 1;
+pub(super) const FORMAT_V1: u8 = 1;
 
 /// Table names, versioned.
-pub(crate) mod tables {
-    /// SHA-256(jti) → [`super::RefreshRecord`], for foreign tokens.
+mod tables {
+    /// SHA-256(jti) → [`RefreshRecord`](crate::store::records::RefreshRecord), for foreign tokens.
     pub const REFRESH: &str = "tessera.v1.refresh";
-    /// family id → [`super::FamilyRecord`].
+    /// family id → [`FamilyRecord`](crate::store::records::FamilyRecord).
     pub const FAMILY: &str = "tessera.v1.family";
     /// (user id, family id) → (): sessions by user.
     pub const USER_FAMILY: &str = "tessera.v1.user_family";
@@ -36,7 +31,7 @@ pub(crate) mod tables {
     pub const USER_REVOKED: &str = "tessera.v1.user_revoked";
     /// (purge time, SHA-256(jti)) → (): refresh state by expiry, for purging.
     pub const REFRESH_EXPIRY: &str = "tessera.v1.refresh_expiry";
-    /// PAT digest → [`super::PatRecord`].
+    /// PAT digest → [`PatRecord`](crate::store::records::PatRecord).
     pub const PAT: &str = "tessera.v1.pat";
     /// PAT id → digest: revocation by id.
     pub const PAT_ID: &str = "tessera.v1.pat_id";
@@ -46,93 +41,32 @@ pub(crate) mod tables {
     pub const META: &str = "tessera.v1.meta";
 }
 
-/// A 32-byte digest used as a key.
-pub(crate) type Digest32 = [u8; 32];
-/// A 16-byte family or PAT id.
-pub(crate) type Id16 = [u8; 16];
+pub(super) const REFRESH: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new(tables::REFRESH);
+pub(super) const FAMILY: TableDefinition<&[u8; 16], &[u8]> = TableDefinition::new(tables::FAMILY);
+pub(super) const USER_FAMILY: TableDefinition<(&str, &[u8; 16]), ()> =
+    TableDefinition::new(tables::USER_FAMILY);
+pub(super) const USER_REVOKED: TableDefinition<&str, i64> =
+    TableDefinition::new(tables::USER_REVOKED);
+pub(super) const REFRESH_EXPIRY: TableDefinition<(i64, &[u8; 32]), ()> =
+    TableDefinition::new(tables::REFRESH_EXPIRY);
+pub(super) const PAT: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new(tables::PAT);
+pub(super) const PAT_ID: TableDefinition<&[u8; 16], &[u8; 32]> =
+    TableDefinition::new(tables::PAT_ID);
+pub(super) const USER_PAT: TableDefinition<(&str, i64, &[u8; 16]), ()> =
+    TableDefinition::new(tables::USER_PAT);
+pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new(tables::META);
 
-/// SHA-256 of a jti: the key of its refresh record.
-pub(crate) fn jti_key(jti: &str) -> Digest32 {
-    Sha256::digest(jti.as_bytes()).into()
-}
-
-/// Where a refresh token stands. Since schema version 2 only `Blacklisted`
-/// is written. `Active` and `Rotated` records are what version 1 wrote for
-/// Tessera's own tokens: their families now decide, and purging removes
-/// the records once they expire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum RefreshState {
-    /// The family's current token; it may be exchanged once.
-    Active,
-    /// Exchanged at `at` for the token whose key is `child`.
-    Rotated { at: i64, child: Digest32 },
-    /// A token Tessera did not issue (simplejwt migration) that was
-    /// exchanged or logged out; it is never accepted again.
-    Blacklisted { at: i64 },
-}
-
-/// State of one refresh token, keyed by SHA-256(jti).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct RefreshRecord {
-    pub family: Id16,
-    pub state: RefreshState,
-    pub issued_at: i64,
-    /// `exp + leeway`: from this second on the token cannot verify, so its
-    /// state may be purged.
-    pub expires_at: i64,
-}
-
-/// Why a family was revoked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum RevokeReason {
-    /// `revoke`: this session logged out.
-    Logout,
-    /// `revoke_user`: every session of the user logged out.
-    LogoutAll,
-    /// A rotated refresh token was replayed.
-    Reuse,
-}
-
-/// Whether a family may still be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum FamilyState {
-    Active,
-    Revoked { at: i64, reason: RevokeReason },
-}
-
-/// One session: the chain of refresh tokens from one `issue`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct FamilyRecord {
-    pub user_id: String,
-    pub created_at: i64,
-    /// When a token of the family was last exchanged, a retry within
-    /// `reuse_grace` aside: the start of `previous`'s grace window.
-    pub last_refreshed_at: i64,
-    /// `exp` of the current refresh token: the family's end.
-    pub expires_at: i64,
-    /// Key of the current refresh token.
-    pub current: Digest32,
-    /// Key of the token the current one replaced, for `reuse_grace` (for a
-    /// family a foreign token started, that token's key).
-    pub previous: Option<Digest32>,
-    pub state: FamilyState,
-}
-
-/// A personal access token, keyed by the digest of the whole token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct PatRecord {
-    pub id: Id16,
-    pub user_id: String,
-    pub name: String,
-    /// Display prefix: the token prefix plus 4 characters of the secret.
-    pub prefix: String,
-    pub scopes: Vec<String>,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
-    pub last_used_at: Option<i64>,
-    /// When revoked; the record is a tombstone from then on.
-    pub revoked_at: Option<i64>,
-}
+/// The schema version this code writes.
+///
+/// - 1: refresh records for every token issued.
+/// - 2: a family record alone holds the state of the tokens Tessera issued
+///   for it; `REFRESH` gains records only for foreign (simplejwt) tokens.
+///   Same tables and record formats, so a version 1 file is upgraded by
+///   writing the new number; a build that reads only version 1, which
+///   would take every session rotated since for gone, then refuses it.
+pub(super) const SCHEMA_VERSION: u64 = 2;
+/// The oldest schema version this code upgrades.
+pub(super) const OLDEST_SCHEMA_VERSION: u64 = 1;
 
 fn config() -> impl bincode::config::Config {
     bincode::config::standard()
@@ -142,7 +76,7 @@ fn config() -> impl bincode::config::Config {
 }
 
 /// Encodes a record with its format version.
-pub(crate) fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>> {
+pub(super) fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>> {
     let mut out = vec![FORMAT_V1];
     bincode::serde::encode_into_std_write(record, &mut out, config())
         .map_err(|e| Error::storage(format!("record encoding failed: {e}")))?;
@@ -150,7 +84,7 @@ pub(crate) fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>> {
 }
 
 /// Decodes a record, refusing unknown versions and trailing bytes.
-pub(crate) fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
+pub(super) fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
     match bytes.split_first() {
         Some((&FORMAT_V1, body)) => {
             let (value, used) = bincode::serde::decode_from_slice(body, config())

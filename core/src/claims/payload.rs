@@ -14,9 +14,10 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::ids::{FamilyId, Jti, UserId};
 use crate::error::{Error, Result};
-use crate::json::{self, Slot};
-use crate::jws::{self, Limits};
+use crate::jose::json::{self, Slot};
+use crate::jose::{jws, Limits};
 
 /// The latest NumericDate accepted: 9999-12-31T23:59:59Z.
 pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
@@ -26,6 +27,7 @@ const REGISTERED: [&str; 7] = ["exp", "iat", "nbf", "jti", "iss", "aud", "sid"];
 
 /// What a token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TokenType {
     /// A short-lived token presented on each request.
     Access,
@@ -43,128 +45,24 @@ impl TokenType {
     }
 }
 
+impl std::str::FromStr for TokenType {
+    type Err = Error;
+
+    /// The claim value, as simplejwt writes it: `access` or `refresh`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "access" => Ok(TokenType::Access),
+            "refresh" => Ok(TokenType::Refresh),
+            _ => Err(Error::config(format!(
+                "unknown token type {s:?}: expected \"access\" or \"refresh\""
+            ))),
+        }
+    }
+}
+
 impl fmt::Display for TokenType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// Whether `s` is 32 lowercase hex digits. Every byte is tested, with
-/// no early exit, so that the test compiles to a few vector operations
-/// rather than a branch per byte: every jti and sid is checked this way.
-fn is_hex128(s: &[u8]) -> bool {
-    s.len() == 32
-        && s.iter()
-            .fold(true, |ok, &b| ok & matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-macro_rules! hex128 {
-    ($(#[$doc:meta])* $name:ident, $what:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(String);
-
-        impl $name {
-            /// Checks and wraps 32 lowercase hex characters.
-            pub fn parse(s: &str) -> Option<Self> {
-                is_hex128(s.as_bytes()).then(|| $name(s.to_owned()))
-            }
-
-            /// A fresh random value (128 bits from the system CSPRNG).
-            pub fn random() -> Result<Self> {
-                let mut raw = [0u8; 16];
-                crate::keys::random_bytes(&mut raw)?;
-                Ok($name(hex(&raw)))
-            }
-
-            /// The 32 hex characters.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            /// The 16 raw bytes.
-            pub fn to_bytes(&self) -> [u8; 16] {
-                let mut out = [0u8; 16];
-                for (i, pair) in self.0.as_bytes().chunks_exact(2).enumerate() {
-                    out[i] = (nibble(pair[0]) << 4) | nibble(pair[1]);
-                }
-                out
-            }
-
-            /// From 16 raw bytes.
-            pub fn from_bytes(raw: &[u8; 16]) -> Self {
-                $name(hex(raw))
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!($what, "({})"), self.0)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-hex128!(
-    /// A JWT id: 32 lowercase hex characters, as simplejwt's `uuid4().hex`.
-    Jti,
-    "Jti"
-);
-hex128!(
-    /// A token family (session) id, carried in the `sid` claim.
-    FamilyId,
-    "FamilyId"
-);
-
-/// The value of one lowercase hex digit; callers pass only checked digits.
-fn nibble(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        _ => 0,
-    }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    s
-}
-
-/// A user id: 1 to 255 bytes of text. Integer ids (simplejwt before 5.5.1
-/// wrote integer primary keys) are read as their decimal string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserId(String);
-
-impl UserId {
-    /// Checks and wraps a user id.
-    pub fn new(id: impl Into<String>) -> Result<Self> {
-        let id = id.into();
-        if id.is_empty() || id.len() > 255 {
-            return Err(Error::config("user id must be 1 to 255 bytes"));
-        }
-        Ok(UserId(id))
-    }
-
-    /// The id text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -225,6 +123,26 @@ impl Default for Validation {
 }
 
 impl Validation {
+    /// The rules a host's settings name (simplejwt's `LEEWAY`, `ISSUER`,
+    /// `AUDIENCE` and `USER_ID_CLAIM`), with the other members at their
+    /// defaults; checked. Every binding builds its rules here.
+    pub fn from_settings(
+        leeway: u64,
+        issuer: Option<String>,
+        audience: Option<String>,
+        user_id_claim: &str,
+    ) -> Result<Validation> {
+        let v = Validation {
+            leeway,
+            issuer,
+            audience,
+            user_id_claim: user_id_claim.to_owned(),
+            ..Validation::default()
+        };
+        v.check()?;
+        Ok(v)
+    }
+
     /// Checks the settings themselves.
     pub fn check(&self) -> Result<()> {
         for (what, name) in [
@@ -357,7 +275,7 @@ impl Validation {
             Some(Slot::Str(s)) => UserId::new(s.into_owned())
                 .map_err(|_| Error::invalid("user id must be 1 to 255 bytes"))?,
             Some(Slot::Other(Value::Number(n))) if n.is_i64() || n.is_u64() => {
-                UserId(n.to_string())
+                UserId::from_integer(&n)
             }
             Some(_) => return Err(Error::invalid("user id claim is not a string or integer")),
             None => return Err(Error::invalid("user id claim missing")),
@@ -416,45 +334,94 @@ impl Validation {
         })
     }
 
-    /// Writes the payload JSON, in simplejwt's member order: token type,
-    /// `exp`, `iat`, `jti`, user id, then Tessera's and the extra claims.
-    pub fn encode(&self, c: &Claims) -> Vec<u8> {
-        let mut map = Map::new();
-        map.insert(self.token_type_claim.clone(), c.token_type.as_str().into());
-        map.insert("exp".into(), c.exp.into());
+    /// Every member of the payload for `c`, under its wire name: the token
+    /// type, `exp`, `iat`, `jti`, the user id, then `sid`, `nbf`, `iss`,
+    /// `aud` (a string for one audience, a list for more) and the extra
+    /// claims. [`Validation::encode`] writes these and nothing else; hosts
+    /// that hand claims to another language read them here rather than
+    /// restating the layout. Stops at the first error `member` returns.
+    pub fn wire_members<'a, E>(
+        &'a self,
+        c: &'a Claims,
+        mut member: impl FnMut(&'a str, WireValue<'a>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        member(
+            &self.token_type_claim,
+            WireValue::Str(c.token_type.as_str()),
+        )?;
+        member("exp", WireValue::Int(c.exp))?;
         if let Some(iat) = c.iat {
-            map.insert("iat".into(), iat.into());
+            member("iat", WireValue::Int(iat))?;
         }
-        map.insert("jti".into(), c.jti.0.clone().into());
-        map.insert(self.user_id_claim.clone(), c.user_id.0.clone().into());
+        member("jti", WireValue::Str(c.jti.as_str()))?;
+        member(&self.user_id_claim, WireValue::Str(c.user_id.as_str()))?;
         if let Some(f) = &c.family {
-            map.insert("sid".into(), f.0.clone().into());
+            member("sid", WireValue::Str(f.as_str()))?;
         }
         if let Some(nbf) = c.nbf {
-            map.insert("nbf".into(), nbf.into());
+            member("nbf", WireValue::Int(nbf))?;
         }
         if let Some(iss) = &c.iss {
-            map.insert("iss".into(), iss.clone().into());
+            member("iss", WireValue::Str(iss))?;
         }
         match c.aud.as_slice() {
             [] => {}
-            [one] => {
-                map.insert("aud".into(), one.clone().into());
-            }
-            many => {
-                map.insert("aud".into(), many.to_vec().into());
-            }
+            [one] => member("aud", WireValue::Str(one))?,
+            many => member("aud", WireValue::Strs(many))?,
         }
         for (k, v) in &c.extra {
-            map.insert(k.clone(), v.clone());
+            member(k, WireValue::Json(v))?;
         }
-        ordered_json(&map, &self.token_type_claim, &self.user_id_claim)
+        Ok(())
+    }
+
+    /// Writes the payload JSON, in simplejwt's member order: token type,
+    /// `exp`, `iat`, `jti`, user id, then Tessera's and the extra claims.
+    pub fn encode(&self, c: &Claims) -> Vec<u8> {
+        ordered_json(
+            &self.to_json(c),
+            &self.token_type_claim,
+            &self.user_id_claim,
+        )
     }
 
     /// The claims as one JSON object under their wire names.
     pub fn to_json(&self, c: &Claims) -> Map<String, Value> {
-        let bytes = self.encode(c);
-        serde_json::from_slice(&bytes).unwrap_or_default()
+        let mut map = Map::new();
+        let done: Result<(), std::convert::Infallible> = self.wire_members(c, |k, v| {
+            map.insert(k.to_owned(), v.to_value());
+            Ok(())
+        });
+        match done {
+            Ok(()) => map,
+            Err(never) => match never {},
+        }
+    }
+}
+
+/// One claim's value as the payload carries it, borrowed from [`Claims`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum WireValue<'a> {
+    /// A string claim.
+    Str(&'a str),
+    /// An integer claim (a NumericDate).
+    Int(i64),
+    /// A list of strings (`aud` with several audiences).
+    Strs(&'a [String]),
+    /// An extra claim, any JSON value.
+    Json(&'a Value),
+}
+
+impl WireValue<'_> {
+    /// The value as JSON.
+    pub fn to_value(self) -> Value {
+        match self {
+            WireValue::Str(s) => Value::from(s),
+            WireValue::Int(n) => Value::from(n),
+            WireValue::Strs(many) => Value::from(many.to_vec()),
+            WireValue::Json(v) => v.clone(),
+        }
     }
 }
 
@@ -515,28 +482,6 @@ fn numeric_date(v: Option<Value>, name: &'static str) -> Result<Option<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex128_takes_only_32_lowercase_hex_digits() {
-        let good = b"0123456789abcdef0123456789abcdef";
-        assert!(is_hex128(good));
-        assert!(Jti::parse("0123456789abcdef0123456789abcdef").is_some());
-        assert!(FamilyId::parse("fedcba9876543210fedcba9876543210").is_some());
-        assert!(!is_hex128(&good[..31]));
-        assert!(!is_hex128(b"0123456789abcdef0123456789abcdef0"));
-        for at in [0, 7, 8, 15, 16, 31] {
-            for b in 0..=255u8 {
-                let mut s = *good;
-                s[at] = b;
-                assert_eq!(
-                    is_hex128(&s),
-                    b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
-                    "{b:#x} at {at}"
-                );
-            }
-        }
-        assert!(Jti::parse("0123456789ABCDEF0123456789abcdef").is_none());
-    }
 
     fn payload(extra: &str) -> Vec<u8> {
         format!(

@@ -1,0 +1,267 @@
+//! The [`Engine`] handle: what every operation shares (keys, settings,
+//! clock, store, event sink, the active-session cache), opening and closing
+//! it, purging, and reporting events. The operations themselves live beside
+//! it: `rotation`, `sessions` and `pats`.
+//!
+//! Invariants:
+//! - refresh state is kept until the token could no longer verify
+//!   (`exp + leeway`), so every replay is recognised until then; purging
+//!   removes nothing earlier;
+//! - the active-session cache exists only when this process is the store's
+//!   only writer, and is disabled before the store closes.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::config::{EngineConfig, PatConfig, Settings};
+use super::events::{Event, EventKind, EventSink};
+use super::session_cache::ActiveSessions;
+use crate::claims::{Claims, FamilyId, Jwt, Validation};
+use crate::client::Verifier;
+use crate::clock::SharedClock;
+use crate::error::{Error, Result};
+use crate::store::records::Id16;
+use crate::store::{self, OpenOptions, Store, StoreLocation, StoreStats};
+
+/// How many expired records one purge transaction removes at most.
+const PURGE_BATCH: usize = 1000;
+
+/// Record counts and size, from [`Engine::stats`].
+pub type Stats = StoreStats;
+
+/// The token engine over an embedded redb database. `Send + Sync`; share it
+/// behind an `Arc`.
+pub struct Engine {
+    pub(super) jwt: Arc<Jwt>,
+    pub(super) settings: Settings,
+    pub(super) pat: PatConfig,
+    pub(super) clock: SharedClock,
+    events: Option<Arc<dyn EventSink>>,
+    pub(super) store: Box<dyn Store>,
+    /// Sessions known to be active, when no other process writes the store.
+    pub(super) sessions: Option<ActiveSessions>,
+}
+
+impl Engine {
+    /// Opens the database at `path`, creating the file if it is missing.
+    pub fn open(path: impl AsRef<Path>, config: EngineConfig) -> Result<Engine> {
+        Engine::open_location(StoreLocation::File(path.as_ref().to_path_buf()), config)
+    }
+
+    /// An engine over redb's in-memory backend: the same code path, with
+    /// nothing on disk.
+    pub fn in_memory(config: EngineConfig) -> Result<Engine> {
+        Engine::open_location(StoreLocation::Memory, config)
+    }
+
+    /// An engine over a PostgreSQL database, shared by every host that
+    /// connects to it. `url` is a `postgres://` URL with libpq-style
+    /// parameters (`connect_timeout`, default 5 s, also bounds how long a
+    /// call waits while the server is unreachable). Creates or migrates the
+    /// `tessera_*` tables in the connection's schema.
+    #[cfg(feature = "postgres")]
+    pub fn connect(url: &str, config: EngineConfig) -> Result<Engine> {
+        Engine::open_location(StoreLocation::Postgres(url.to_owned()), config)
+    }
+
+    /// Opens the store a setting names (see [`StoreLocation::parse`]). A
+    /// PostgreSQL location in a build without the `postgres` feature is
+    /// `config_invalid`.
+    pub fn open_location(location: StoreLocation, config: EngineConfig) -> Result<Engine> {
+        let settings = config.settings()?;
+        let opened = store::open(
+            location,
+            OpenOptions {
+                multi_process: config.multi_process,
+                group_commit: config.group_commit,
+            },
+        )?;
+        Ok(Engine {
+            // Validation was checked by `settings`.
+            jwt: Arc::new(Jwt::from_checked(config.keys, config.validation)),
+            settings,
+            pat: config.pat,
+            clock: config.clock,
+            events: config.events,
+            store: opened.store,
+            sessions: opened.only_writer.then(ActiveSessions::new),
+        })
+    }
+
+    /// Removes state that can no longer matter: families and refresh records
+    /// past `exp + leeway`, expired PATs and stale PAT tombstones. Returns the
+    /// number of records removed. Runs in batches, each its own transaction;
+    /// families are found by a scan of the family table, which rotations
+    /// therefore never have to index by time.
+    pub fn purge_expired(&self) -> Result<u64> {
+        let now = self.clock.now();
+        let leeway = self.settings.leeway;
+        // A refresh record stores exp + leeway, the first second at which
+        // its token can no longer verify; from then on it may go.
+        let before = now.saturating_add(1);
+        let mut removed = 0u64;
+        loop {
+            let n = self.store.write(move |tx| {
+                let batch = tx.expired_refresh(before, PURGE_BATCH)?;
+                for (exp, key) in &batch {
+                    tx.delete_refresh(key, *exp)?;
+                }
+                Ok(batch.len())
+            })?;
+            removed += n as u64;
+            if n < PURGE_BATCH {
+                break;
+            }
+        }
+        let mut after = None;
+        loop {
+            let outcome = self.store.write(move |tx| {
+                let batch = tx.family_ids(after, PURGE_BATCH)?;
+                let mut n = 0u64;
+                for id in &batch {
+                    let Some(fam) = tx.family(id)? else { continue };
+                    // Its current token, and so every token it had, can no
+                    // longer verify.
+                    if fam.expires_at.saturating_add(leeway) <= now {
+                        tx.delete_family(id, &fam.user_id)?;
+                        n += 1;
+                    }
+                }
+                Ok((n, batch.last().copied(), batch.len()))
+            });
+            self.forget_sessions(None);
+            let (n, last, seen) = outcome?;
+            removed += n;
+            after = last;
+            if seen < PURGE_BATCH {
+                break;
+            }
+        }
+        removed += self.purge_pats(now)?;
+        Ok(removed)
+    }
+
+    /// Record counts and the file size.
+    pub fn stats(&self) -> Result<Stats> {
+        self.store.read(|tx| tx.stats())
+    }
+
+    /// The public keys as a JWKS document.
+    pub fn jwks(&self) -> String {
+        self.jwt.keys().jwks()
+    }
+
+    /// The claim rules this engine applies.
+    pub fn validation(&self) -> &Validation {
+        self.jwt.validation()
+    }
+
+    /// A stateless [`Verifier`] with this engine's keys, rules and clock.
+    ///
+    /// It checks signatures and claims only and never reads the store, so
+    /// it knows nothing of logouts, rotations or revoked users: use it to
+    /// read a token's claims cheaply (whose user is this refresh token's?),
+    /// never to decide that a session is still good. It shares the engine's
+    /// keys rather than copying them.
+    pub fn verifier(&self) -> Verifier {
+        Verifier::shared(self.jwt.clone(), self.clock.clone())
+    }
+
+    /// How many store transactions this engine has begun. For tests that
+    /// prove a rejection never reached the store; not a stable API.
+    #[doc(hidden)]
+    pub fn store_transactions(&self) -> u64 {
+        self.store.transactions()
+    }
+
+    /// Closes the database. Later calls fail with `storage_error`. Dropping
+    /// the engine closes it too.
+    pub fn close(&self) -> Result<()> {
+        if let Some(cache) = &self.sessions {
+            cache.disable();
+        }
+        self.store.close()
+    }
+
+    /// Sends one event to the sink, if one is installed. Every event the
+    /// engine reports is built here; the helpers below only fill it in.
+    fn emit_event(
+        &self,
+        kind: EventKind,
+        at: i64,
+        user: Option<&str>,
+        family: Option<&FamilyId>,
+        pat_prefix: Option<&str>,
+        code: Option<&'static str>,
+    ) {
+        if let Some(sink) = &self.events {
+            sink.emit(&Event {
+                kind,
+                at,
+                user_id: user.map(str::to_owned),
+                family_id: family.map(|f| f.as_str().to_owned()),
+                pat_prefix: pat_prefix.map(str::to_owned),
+                code,
+            });
+        }
+    }
+
+    /// An event about a session.
+    pub(super) fn emit(
+        &self,
+        kind: EventKind,
+        at: i64,
+        user: Option<&str>,
+        family: Option<&FamilyId>,
+        code: Option<&'static str>,
+    ) {
+        self.emit_event(kind, at, user, family, None, code);
+    }
+
+    /// An event about a personal access token.
+    pub(super) fn emit_pat(
+        &self,
+        kind: EventKind,
+        at: i64,
+        user: &str,
+        prefix: &str,
+        code: Option<&'static str>,
+    ) {
+        self.emit_event(kind, at, Some(user), None, Some(prefix), code);
+    }
+
+    /// A failed verification, with the error's code.
+    pub(super) fn report(&self, e: &Error, at: i64, user: Option<&str>, family: Option<&FamilyId>) {
+        self.emit(
+            EventKind::VerificationFailed,
+            at,
+            user,
+            family,
+            Some(e.code()),
+        );
+    }
+
+    /// Reports `result` if it failed.
+    pub(super) fn report_failure(&self, result: &Result<Claims>, at: i64) {
+        if let Err(e) = result {
+            self.report(e, at, None, None);
+        }
+    }
+
+    /// After a write that may have revoked or removed sessions.
+    pub(super) fn forget_sessions(&self, family: Option<&Id16>) {
+        if let Some(cache) = &self.sessions {
+            cache.forget(family);
+        }
+    }
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("keys", self.jwt.keys())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}

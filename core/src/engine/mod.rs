@@ -1,0 +1,19 @@
+//! The engine: the stateful front of the crate. It issues token pairs,
+//! rotates refresh tokens exactly once, detects replays (RFC 9700 §4.14.2),
+//! ends sessions, and keeps personal access tokens, all over a store.
+
+mod config;
+mod events;
+mod handle;
+pub(crate) mod pat_token;
+mod pats;
+mod rotation;
+mod session_cache;
+mod sessions;
+mod state;
+
+pub use config::{EngineConfig, PatConfig};
+pub use events::{Event, EventKind, EventSink};
+pub use handle::{Engine, Stats};
+pub use pats::{NewPat, Pat};
+pub use sessions::Session;

@@ -1,0 +1,353 @@
+//! Personal access tokens in the store: creating, verifying, listing,
+//! revoking and purging them. The token format is [`super::pat_token`].
+//!
+//! Invariants:
+//! - a token whose prefix, length, alphabet, value range or checksum is wrong
+//!   is refused with `pat_invalid` before any store access;
+//! - the store holds SHA-256(token), or HMAC-SHA256(pepper, token) when the
+//!   host sets a pepper; the plaintext exists only in [`NewPat`];
+//! - `last_used_at` is written at most once per `last_used_interval` per
+//!   token, so a busy token does not cost a durable write per request;
+//! - a revoked token stays as a tombstone until its `expires_at`, or for
+//!   `tombstone_retention` when it has none, so it reports `pat_revoked`.
+
+use std::fmt;
+
+use super::events::EventKind;
+use super::handle::Engine;
+use super::pat_token;
+use crate::claims::UserId;
+use crate::error::{Error, Result};
+use crate::store::records::{Id16, PatRecord};
+use crate::store::WriteTx;
+
+/// How many records one PAT purge transaction examines.
+const PURGE_BATCH: usize = 1000;
+
+/// A freshly created token: the only value that ever holds the plaintext.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewPat {
+    /// The token's id (a UUID), for listing and revocation.
+    pub id: String,
+    /// The owner's label.
+    pub name: String,
+    /// Display prefix: the token prefix and 4 characters of the secret.
+    pub prefix: String,
+    /// The token itself. Show it once; it cannot be recovered.
+    pub token: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Creation time.
+    pub created_at: i64,
+    /// Expiry, if any.
+    pub expires_at: Option<i64>,
+}
+
+impl fmt::Debug for NewPat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewPat")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("prefix", &self.prefix)
+            .field("token", &"<redacted>")
+            .field("scopes", &self.scopes)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A stored token's metadata; never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pat {
+    /// The token's id (a UUID).
+    pub id: String,
+    /// The owner.
+    pub user_id: String,
+    /// The owner's label.
+    pub name: String,
+    /// Display prefix.
+    pub prefix: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Creation time.
+    pub created_at: i64,
+    /// Expiry, if any.
+    pub expires_at: Option<i64>,
+    /// Last use, to within `last_used_interval`.
+    pub last_used_at: Option<i64>,
+}
+
+impl Pat {
+    fn from_record(r: PatRecord) -> Pat {
+        Pat {
+            id: pat_token::id_text(&r.id),
+            user_id: r.user_id,
+            name: r.name,
+            prefix: r.prefix,
+            scopes: r.scopes,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            last_used_at: r.last_used_at,
+        }
+    }
+}
+
+impl Engine {
+    /// Creates a token for `user_id`. The returned [`NewPat`] is the only
+    /// place the token ever appears.
+    pub fn create_pat(
+        &self,
+        user_id: &str,
+        name: &str,
+        expires_at: Option<i64>,
+        scopes: Vec<String>,
+    ) -> Result<NewPat> {
+        let user = UserId::new(user_id)?;
+        let now = self.clock.now();
+        self.check_pat_request(name, expires_at, &scopes, now)?;
+
+        let (token, display) = pat_token::mint(&self.pat.prefix)?;
+        let id = pat_token::new_id()?;
+        let record = PatRecord {
+            id,
+            user_id: user.as_str().to_owned(),
+            name: name.to_owned(),
+            prefix: display,
+            scopes,
+            created_at: now,
+            expires_at,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let digest = self.pat.digest(&token);
+        let max = self.pat.max_per_user;
+        let stored = record.clone();
+        self.store.write(move |tx| {
+            let live = tx
+                .user_pats(&stored.user_id)?
+                .iter()
+                .filter_map(|id| live_record(tx, id, now).transpose())
+                .count();
+            if live >= max {
+                return Err(Error::config(format!(
+                    "user already has {live} live personal access tokens (limit {max})"
+                )));
+            }
+            tx.put_pat(&digest, &stored)
+        })?;
+        self.emit_pat(
+            EventKind::PatCreated,
+            now,
+            &record.user_id,
+            &record.prefix,
+            None,
+        );
+        Ok(NewPat {
+            id: pat_token::id_text(&record.id),
+            name: record.name,
+            prefix: record.prefix,
+            token,
+            scopes: record.scopes,
+            created_at: now,
+            expires_at,
+        })
+    }
+
+    /// Verifies a token: format and checksum offline, then one point read.
+    /// Updates `last_used_at` at most once per `last_used_interval`.
+    pub fn verify_pat(&self, token: &str) -> Result<Pat> {
+        let now = self.clock.now();
+        let result = self.verify_pat_at(token, now);
+        if let Err(e) = &result {
+            self.report(e, now, None, None);
+        }
+        result
+    }
+
+    fn verify_pat_at(&self, token: &str, now: i64) -> Result<Pat> {
+        pat_token::check_format(&self.pat.prefix, token)?;
+        let digest = self.pat.digest(token);
+        let record = self
+            .store
+            .read(|tx| tx.pat(&digest))?
+            .ok_or_else(|| Error::PatInvalid("unknown token".into()))?;
+        check_usable(&record, now)?;
+        let interval = i64::try_from(self.pat.last_used_interval.as_secs()).unwrap_or(60);
+        if record
+            .last_used_at
+            .is_none_or(|t| now.saturating_sub(t) >= interval)
+        {
+            let updated = self.store.write(move |tx| {
+                let Some(mut rec) = tx.pat(&digest)? else {
+                    return Err(Error::PatInvalid("unknown token".into()));
+                };
+                check_usable(&rec, now)?;
+                if rec
+                    .last_used_at
+                    .is_none_or(|t| now.saturating_sub(t) >= interval)
+                {
+                    rec.last_used_at = Some(now);
+                    tx.put_pat(&digest, &rec)?;
+                }
+                Ok(rec)
+            })?;
+            self.emit_pat(
+                EventKind::PatUsed,
+                now,
+                &updated.user_id,
+                &updated.prefix,
+                None,
+            );
+            return Ok(Pat::from_record(updated));
+        }
+        Ok(Pat::from_record(record))
+    }
+
+    /// The user's tokens, newest first, revoked ones left out. No secrets.
+    pub fn list_pats(&self, user_id: &str) -> Result<Vec<Pat>> {
+        let user = UserId::new(user_id)?;
+        self.store.read(|tx| {
+            let mut out = Vec::new();
+            for id in tx.user_pats(user.as_str())?.iter().rev() {
+                let Some(digest) = tx.pat_digest(id)? else {
+                    continue;
+                };
+                if let Some(rec) = tx.pat(&digest)? {
+                    if rec.revoked_at.is_none() {
+                        out.push(Pat::from_record(rec));
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Revokes token `id` of `user_id`, at once and for every process.
+    /// Returns false when there is no such live token of that user.
+    pub fn revoke_pat(&self, user_id: &str, id: &str) -> Result<bool> {
+        let user = UserId::new(user_id)?;
+        let Some(id) = pat_token::parse_id(id) else {
+            return Ok(false);
+        };
+        let now = self.clock.now();
+        let owner = user.as_str().to_owned();
+        let revoked = self.store.write(move |tx| {
+            let Some(digest) = tx.pat_digest(&id)? else {
+                return Ok(None);
+            };
+            match tx.pat(&digest)? {
+                // Only a live token is revoked: an expired one keeps
+                // reporting `pat_expired`, and the call returns false.
+                Some(mut rec) if rec.user_id == owner && check_usable(&rec, now).is_ok() => {
+                    rec.revoked_at = Some(now);
+                    tx.put_pat(&digest, &rec)?;
+                    Ok(Some(rec.prefix))
+                }
+                _ => Ok(None),
+            }
+        })?;
+        match revoked {
+            Some(prefix) => {
+                self.emit_pat(EventKind::PatRevoked, now, user.as_str(), &prefix, None);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Removes expired tokens and stale tombstones; part of `purge_expired`.
+    pub(crate) fn purge_pats(&self, now: i64) -> Result<u64> {
+        let retention = i64::try_from(self.pat.tombstone_retention.as_secs()).unwrap_or(i64::MAX);
+        let mut removed = 0;
+        let mut after = None;
+        loop {
+            let (n, last, seen) = self.store.write(move |tx| {
+                let batch = tx.pat_digests(after, PURGE_BATCH)?;
+                let mut n = 0u64;
+                for digest in &batch {
+                    let Some(rec) = tx.pat(digest)? else { continue };
+                    let gone = match (rec.expires_at, rec.revoked_at) {
+                        (Some(exp), _) => exp <= now,
+                        (None, Some(at)) => at.saturating_add(retention) <= now,
+                        (None, None) => false,
+                    };
+                    if gone {
+                        tx.delete_pat(digest, &rec)?;
+                        n += 1;
+                    }
+                }
+                Ok((n, batch.last().copied(), batch.len()))
+            })?;
+            removed += n;
+            after = last;
+            if seen < PURGE_BATCH {
+                break;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn check_pat_request(
+        &self,
+        name: &str,
+        expires_at: Option<i64>,
+        scopes: &[String],
+        now: i64,
+    ) -> Result<()> {
+        let chars = name.chars().count();
+        if chars == 0 || chars > self.pat.max_name_chars || name.chars().any(char::is_control) {
+            return Err(Error::config(format!(
+                "the name must be 1 to {} printable characters",
+                self.pat.max_name_chars
+            )));
+        }
+        if expires_at.is_some_and(|t| t <= now) {
+            return Err(Error::config("expires_at must be in the future"));
+        }
+        if expires_at.is_some_and(|t| t > crate::claims::MAX_NUMERIC_DATE) {
+            return Err(Error::config("expires_at is beyond year 9999"));
+        }
+        if scopes.len() > self.pat.max_scopes {
+            return Err(Error::config(format!(
+                "at most {} scopes are allowed",
+                self.pat.max_scopes
+            )));
+        }
+        for s in scopes {
+            let ok = (1..=self.pat.max_scope_chars).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b":._-".contains(&b));
+            if !ok {
+                return Err(Error::config(format!(
+                    "scope {s:?} must be 1 to {} characters of [a-z0-9:._-]",
+                    self.pat.max_scope_chars
+                )));
+            }
+        }
+        let mut sorted: Vec<&String> = scopes.iter().collect();
+        sorted.sort();
+        sorted.dedup();
+        if sorted.len() != scopes.len() {
+            return Err(Error::config("scopes must not repeat"));
+        }
+        Ok(())
+    }
+}
+
+fn check_usable(rec: &PatRecord, now: i64) -> Result<()> {
+    if rec.revoked_at.is_some() {
+        return Err(Error::PatRevoked("the token was revoked".into()));
+    }
+    if rec.expires_at.is_some_and(|t| t <= now) {
+        return Err(Error::PatExpired("the token has expired".into()));
+    }
+    Ok(())
+}
+
+fn live_record(tx: &dyn WriteTx, id: &Id16, now: i64) -> Result<Option<PatRecord>> {
+    let Some(digest) = tx.pat_digest(id)? else {
+        return Ok(None);
+    };
+    Ok(tx.pat(&digest)?.filter(|r| check_usable(r, now).is_ok()))
+}
