@@ -4,8 +4,6 @@
 //! A test that cannot run here calls [`skip`] and returns. The reason
 //! always goes to stderr; when `TESSERA_SKIP_DIR` is set (the Makefile
 //! sets it), it is also written to `<dir>/<suite>/<test>`.
-// Test code: a failure to write the note fails the test, loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 
