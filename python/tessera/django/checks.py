@@ -47,7 +47,7 @@ _SETTING = {
     "pat_prefix": "PAT_PREFIX",
 }
 
-# A 32-byte HMAC secret that only these trials use; never a real key.
+# An HMAC secret long enough for HS256, used only by these trial engines.
 _TRIAL_KEY = b"tessera-checks-trial-key-0123456789"
 
 _HINTS = {
