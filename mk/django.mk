@@ -19,6 +19,7 @@ DJANGO_LINTED := python/tessera/django python/examples python/tests_django pytho
 .PHONY: django-install django-test bench-django demo-run
 
 EXTRA_TESTS += django-test
+SKIP_RULES += django-test
 EXTRA_BENCHES += bench-django
 # The top-level `test` and `bench` rules expanded EXTRA_TESTS and
 # EXTRA_BENCHES before the include, hence the direct prerequisites too.
@@ -43,9 +44,11 @@ django-install: .venv/.stamps/django-install
 	@touch $@
 
 django-test: django-install
-	$(DJANGO_PY) -m pytest -c python/tests_django/pytest.ini python/tests_django
+	$(SKIP_RESET)
+	$(DJANGO_PY) -m pytest -c python/tests_django/pytest.ini $(PYTEST_SKIP_NOTES) python/tests_django
 	$(DJANGO_PY) -m ruff check $(DJANGO_LINTED)
 	$(DJANGO_PY) -m ruff format --check $(DJANGO_LINTED)
+	$(SKIP_SUMMARY)
 	@echo "django-test: all checks passed"
 
 bench-django: django-install

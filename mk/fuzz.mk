@@ -39,7 +39,7 @@ $(CARGO_FUZZ):
 	$(CARGO) install --locked --root .tools cargo-fuzz --version =$(CARGO_FUZZ_VERSION)
 
 # The build is cached in fuzz/target; reruns only relink what changed.
-fuzz-build: $(CARGO_FUZZ)
+fuzz-build: $(CARGO_FUZZ) | debian-cxx
 	$(FUZZ_CARGO) build $(FUZZ_BUILD_FLAGS)
 
 # $(call fuzz-run,seconds): every target in turn; the first crash stops

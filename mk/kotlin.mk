@@ -32,7 +32,7 @@ EXTRA_TESTS += kotlin-test
 # included, so the prerequisite is also added here directly.
 test: kotlin-test
 
-kotlin-test: $(KOTLIN_JAR) uniffi-library $(JNA_JAR)
+kotlin-test: $(KOTLIN_JAR) uniffi-library $(JNA_JAR) | debian-jdk
 	@echo "kotlin-test: running the Kotlin program"
 	java -ea -Djna.library.path=$(UNIFFI_TARGET_DIR)/release \
 		-cp $(KOTLIN_JAR):$(JNA_JAR) tessera.bindings.test.TesseraTestKt
@@ -54,20 +54,20 @@ $(KOTLIN_GEN): uniffi-library FORCE
 		|| cp $(KOTLIN_BUILD)/gen.tmp/uniffi/tessera/tessera.kt $@
 	@rm -rf $(KOTLIN_BUILD)/gen.tmp
 
-$(KOTLIN_JAR): $(KOTLIN_GEN) $(KOTLIN_SOURCES) $(KOTLINC_STAMP) $(JNA_JAR)
+$(KOTLIN_JAR): $(KOTLIN_GEN) $(KOTLIN_SOURCES) $(KOTLINC_STAMP) $(JNA_JAR) | debian-jdk
 	@echo "kotlin-test: compiling with kotlinc $(KOTLIN_VERSION) (about 40 s)"
 	@rm -rf $(KOTLIN_BUILD)/jar.tmp && mkdir -p $(KOTLIN_BUILD)/jar.tmp
 	$(KOTLINC) -Werror -include-runtime -cp $(JNA_JAR) \
 		$(KOTLIN_GEN) $(KOTLIN_SOURCES) -d $(KOTLIN_BUILD)/jar.tmp/$(notdir $@)
 	@mv $(KOTLIN_BUILD)/jar.tmp/$(notdir $@) $@ && rm -rf $(KOTLIN_BUILD)/jar.tmp
 
-$(KOTLINC_STAMP):
+$(KOTLINC_STAMP): | debian-npm
 	npm install --prefix .tools --no-audit --no-fund \
 		kotlin-compiler@$(KOTLIN_VERSION)
 	@test -x $(KOTLINC)
 	@touch $@
 
-# JDK 17 (java, javac) comes with the machine; JNA from Debian.
+# The JDK comes from Debian through debian-jdk (mk/debian.mk); JNA too.
 $(JNA_JAR):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjna-java

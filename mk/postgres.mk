@@ -10,6 +10,7 @@
 .PHONY: postgres-test bench-postgres
 
 EXTRA_TESTS += postgres-test
+SKIP_RULES += postgres-test
 EXTRA_BENCHES += bench-postgres
 # Also listed directly, so that it does not matter whether the top-level
 # Makefile includes this file before or after its `test` and `bench` rules.
@@ -17,12 +18,15 @@ test: postgres-test
 bench: bench-postgres
 
 postgres-test: django-install
+	$(SKIP_RESET)
 	$(CARGO) clippy -p tessera --all-targets --features postgres -- -D warnings
 	tests/pg/with-postgres.sh -- $(CARGO) test -p tessera --release --features postgres \
 		--test engine --test pat --test postgres
-	tests/pg/with-postgres.sh -- .venv/bin/python -m pytest -q python/tests/test_store.py
+	tests/pg/with-postgres.sh -- .venv/bin/python -m pytest -q $(PYTEST_SKIP_NOTES) \
+		python/tests/test_store.py
 	tests/pg/with-postgres.sh -- .venv/bin/python -m pytest -c python/tests_django/pytest.ini \
-		python/tests_django/test_postgres_hosts.py
+		$(PYTEST_SKIP_NOTES) python/tests_django/test_postgres_hosts.py
+	$(SKIP_SUMMARY)
 
 bench-postgres:
 	tests/pg/with-postgres.sh --fsync -- $(CARGO) bench -p tessera --features postgres --bench store

@@ -19,6 +19,10 @@ PY_DIST := build/python-dist
 # another path, and sharing a folder would let its library replace the one
 # the in-tree build installs (cargo copies the final library to one name).
 PY_SDIST_TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/python-sdist
+# sed expressions that drop the expected messages of `maturin sdist` (below).
+MATURIN_NOISE := -e '/manifest path `Cargo.toml` does not exist/d' \
+	-e '/^From `cargo package --list/d' \
+	-e '/^warning: manifest has no documentation, homepage or repository/,/= note: see /d'
 # tessera.django has its own checks (mk/django.mk).
 PY_LINTED := python/tessera/__init__.py python/tessera/_native.pyi python/tests python/benches
 
@@ -30,6 +34,7 @@ PY_SOURCES := $(shell find core/src bindings/python/src -name '*.rs') \
 .PHONY: python-test python-install python-dist bench-python
 
 EXTRA_TESTS += python-test
+SKIP_RULES += python-test
 EXTRA_BENCHES += bench-python
 # Also listed directly, so that it does not matter whether the top-level
 # Makefile includes this file before or after its `test` and `bench` rules.
@@ -37,11 +42,13 @@ test: python-test
 bench: bench-python
 
 python-test: python-install python-dist
-	$(PY) -m pytest python/tests -q
+	$(SKIP_RESET)
+	$(PY) -m pytest $(PYTEST_SKIP_NOTES) python/tests -q
 	$(PY) -m mypy.stubtest tessera._native
 	cd python && ../$(PY) -m mypy tests benches
 	$(PY) -m ruff check $(PY_LINTED)
 	$(PY) -m ruff format --check $(PY_LINTED)
+	$(SKIP_SUMMARY)
 	@echo "python-test: all checks passed"
 
 python-install: $(PY_STAMPS)/install
@@ -51,7 +58,7 @@ bench-python: $(PY_STAMPS)/install
 	mkdir -p build
 	$(PY) python/benches/bench.py --output build/bench-python.md
 
-$(PY_STAMPS)/venv:
+$(PY_STAMPS)/venv: | debian-venv
 	python3 -m venv $(PY_VENV)
 	@mkdir -p $(PY_STAMPS) && touch $@
 
@@ -73,9 +80,13 @@ $(PY_STAMPS)/dist: $(PY_STAMPS)/requirements $(PY_SOURCES)
 	@# The wheel from the sdist proves that the sdist is complete, so it is
 	@# built unoptimised (MATURIN_PEP517_ARGS): the same files, compiled in
 	@# a fraction of the time of a second release build.
-	@# maturin reads python/pyproject.toml from the working directory; its
-	@# "manifest path `Cargo.toml` does not exist" line is a harmless probe.
-	cd python && ../$(PY) -m maturin sdist -o ../$(PY_DIST)
+	@# maturin reads python/pyproject.toml from the working directory. Two
+	@# messages are expected and dropped (MATURIN_NOISE): maturin's probe for a
+	@# Cargo.toml in python/ ("manifest path `Cargo.toml` does not exist"),
+	@# before it follows pyproject.toml's manifest-path, and `cargo package`'s
+	@# warning that the crates name no homepage or repository (there is none
+	@# yet). Everything else it prints is kept.
+	cd python && ../$(PY) -m maturin sdist -o ../$(PY_DIST) 2>&1 | sed $(MATURIN_NOISE)
 	CARGO_TARGET_DIR=$(PY_SDIST_TARGET) MATURIN_PEP517_ARGS="--profile dev" \
 		$(PY_PIP) wheel -q --no-deps --no-cache-dir \
 		-w $(PY_DIST)/from-sdist $(PY_DIST)/tessera-*.tar.gz

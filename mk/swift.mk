@@ -13,9 +13,11 @@ SWIFT_BUILD := build/swift
 .PHONY: swift-test swift-bindings
 
 EXTRA_TESTS += swift-test
+SKIP_RULES += swift-test
 test: swift-test
 
 swift-test: swift-bindings
+	$(SKIP_RESET)
 	@if command -v swiftc >/dev/null; then \
 		echo "swift-test: compiling with $$(swiftc --version 2>&1 | head -n1)"; \
 		mkdir -p $(SWIFT_BUILD); \
@@ -28,10 +30,11 @@ swift-test: swift-bindings
 			DYLD_LIBRARY_PATH=$(UNIFFI_TARGET_DIR)/release \
 			$(SWIFT_BUILD)/tessera-check; \
 	else \
-		echo "swift-test: SKIPPED compiling and running the Swift program:" \
-			"swiftc is not on PATH (Debian ships no Swift toolchain)." \
-			"The generated Swift sources were checked."; \
+		mkdir -p "$$TESSERA_SKIP_DIR/swift"; \
+		echo "swiftc is not on PATH (Debian ships no Swift toolchain); the generated" \
+			"Swift sources were checked, not compiled" > "$$TESSERA_SKIP_DIR/swift/TesseraCheck"; \
 	fi
+	$(SKIP_SUMMARY)
 
 ## Generates the Swift sources into the package, replacing a file only when
 ## its text changes, then checks the declarations an app relies on.

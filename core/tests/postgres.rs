@@ -5,12 +5,14 @@
 //!
 //! Needs `TESSERA_TEST_POSTGRES` (tests/pg/with-postgres.sh sets it); the
 //! outage test also needs `TESSERA_TEST_PG_CTL` to stop and start the
-//! server. Without them each test says so and passes.
+//! server. Without them each test leaves a skip note (see `skips`) and
+//! passes.
 #![cfg(feature = "postgres")]
 // The helpers below are test code too; clippy only knows it inside #[test].
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod skips;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Barrier, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -33,10 +35,13 @@ fn exclusive() -> RwLockWriteGuard<'static, ()> {
     SERVER.write().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A fresh schema's URL, or `None` (and a note) when no server is given.
+const NO_SERVER: &str =
+    "TESSERA_TEST_POSTGRES is not set: no server (make postgres-test runs these against one)";
+
+/// A fresh schema's URL, or `None` (and a skip note) when no server is given.
 fn schema_url(test: &str) -> Option<String> {
     let Some(url) = postgres_url() else {
-        eprintln!("{test}: skipped, TESSERA_TEST_POSTGRES is not set");
+        skips::skip("postgres", test, NO_SERVER);
         return None;
     };
     Some(fresh_schema(&url, "tessera_pgtest").unwrap())
@@ -380,7 +385,11 @@ fn closed_engine_fails_with_storage_error() {
 fn unreachable_server_is_a_prompt_storage_error() {
     let _server = shared();
     if postgres_url().is_none() {
-        eprintln!("unreachable_server_is_a_prompt_storage_error: skipped, no server");
+        skips::skip(
+            "postgres",
+            "unreachable_server_is_a_prompt_storage_error",
+            NO_SERVER,
+        );
         return;
     }
     // Port 1 on loopback: nothing listens, the connection is refused.
@@ -417,7 +426,11 @@ fn outage_fails_calls_then_recovers_without_reopening() {
         return;
     };
     if std::env::var_os("TESSERA_TEST_PG_CTL").is_none() {
-        eprintln!("outage test: skipped, TESSERA_TEST_PG_CTL is not set");
+        skips::skip(
+            "postgres",
+            "outage_fails_calls_then_recovers_without_reopening",
+            "TESSERA_TEST_PG_CTL is not set (tests/pg/with-postgres.sh sets it)",
+        );
         return;
     }
     let clock = ManualClock::new(T0);

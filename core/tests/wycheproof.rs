@@ -2,7 +2,7 @@
 //!
 //! The vectors live outside the repository, in `shared/vectors/wycheproof/`
 //! next to the workspace (see that folder's README). When the folder is
-//! absent each test says so on stderr and returns; the test names end in
+//! absent each test leaves a skip note (see `skips`) and returns; the test names end in
 //! `_or_skip_if_absent` so a green run without vectors is never mistaken
 //! for a checked one. When the folder exists, a missing file fails.
 //!
@@ -13,6 +13,8 @@
 // A failed unwrap in test helpers is a failed test; clippy.toml's
 // allow-unwrap-in-tests covers only #[test] functions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod skips;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -410,19 +412,22 @@ impl Tally {
     }
 }
 
+/// `shared/vectors/wycheproof` beside the workspace, or the folder
+/// `TESSERA_TEST_VECTORS` names (which holds `wycheproof/`).
 fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/wycheproof")
+    match std::env::var_os("TESSERA_TEST_VECTORS").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("wycheproof"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/wycheproof"),
+    }
 }
 
-/// Reads one vector file; `None` (after saying so) only when the whole
-/// vectors folder is absent.
+/// Reads one vector file; `None` (after leaving a skip note) only when the
+/// whole vectors folder is absent.
 fn load(name: &str) -> Option<Value> {
     let dir = vectors_dir();
     if !dir.is_dir() {
-        eprintln!(
-            "Wycheproof vectors not found at {}; skipping {name}",
-            dir.display()
-        );
+        let reason = format!("the Wycheproof vectors are not at {}", dir.display());
+        skips::skip("wycheproof", name, &reason);
         return None;
     }
     let path = dir.join(name);

@@ -173,3 +173,38 @@ def test_malformed_json_is_never_a_500(
 ) -> None:
     response = api.post(path, body, content_type="application/json", **bearer(tokens["access"]))
     assert_error(response, 400, "validation_error")
+
+
+# --- Unknown URLs under the API: tessera.django.views.not_found, last in the
+# example site's URL patterns.
+
+
+@pytest.mark.parametrize("debug", [True, False])
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing/", "/api/v1/auth/nope/", "/api/v1/x/y/z"])
+def test_unknown_api_url_is_a_json_404(settings: object, debug: bool, path: str) -> None:
+    settings.DEBUG = debug  # type: ignore[attr-defined]
+    # A POST without a CSRF token, as a script would send to a mistyped URL.
+    api = APIClient(enforce_csrf_checks=True)
+    for response in (api.get(path), api.post(path, {"a": 1}, format="json")):
+        assert response["Content-Type"] == "application/json"
+        assert_error(response, 404, "not_found")
+        assert path in response.json()["error"]["message"]
+
+
+def test_missing_slash_names_the_url_with_one(api: APIClient) -> None:
+    response = api.get("/api/v1/me")
+    assert_error(response, 404, "not_found")
+    assert "/api/v1/me/" in response.json()["error"]["message"]
+    assert "trailing slash" not in api.get("/api/v1/nowhere").json()["error"]["message"]
+
+
+def test_the_site_s_own_api_and_pages_still_resolve(
+    api: APIClient, tokens: dict[str, str], settings: object
+) -> None:
+    assert api.get("/api/v1/portfolio/", **bearer(tokens["access"])).status_code == 200
+    assert api.get("/api/v1/me/", **bearer(tokens["access"])).status_code == 200
+    # Outside the API, a 404 stays Django's own page.
+    settings.DEBUG = False  # type: ignore[attr-defined]
+    page = api.get("/no-such-page/")
+    assert page.status_code == 404
+    assert "application/json" not in page["Content-Type"]

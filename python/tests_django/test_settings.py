@@ -121,6 +121,47 @@ def test_a_short_secret_key_points_at_signing_key(settings: Any, tmp_path: Path)
     assert "SIGNING_KEY" in (message.hint or "")
 
 
+@pytest.mark.parametrize(
+    ("tessera", "about", "not_about"),
+    [
+        ({"REUSE_GRACE": timedelta(minutes=10)}, "REUSE_GRACE", "SIGNING_KEY"),
+        ({"LEEWAY": timedelta(days=2)}, "LEEWAY", "SIGNING_KEY"),
+        ({"PAT_PREFIX": "Bad-Prefix"}, "PAT_PREFIX", "SIGNING_KEY"),
+        ({"USER_ID_CLAIM": "exp"}, "USER_ID_CLAIM", "SIGNING_KEY"),
+        (
+            {"ACCESS_TOKEN_LIFETIME": timedelta(days=2), "REFRESH_TOKEN_LIFETIME": 86400},
+            "ACCESS_TOKEN_LIFETIME",
+            "SIGNING_KEY",
+        ),
+        ({"ALGORITHM": "HS999"}, 'TESSERA["ALGORITHM"] is one of', "SECRET_KEY"),
+        ({"ALGORITHM": "EdDSA"}, "SIGNING_KEY defaults to SECRET_KEY", "REUSE_GRACE"),
+        ({"SIGNING_KEY": "short"}, 'TESSERA["SIGNING_KEY"] must suit', "REUSE_GRACE"),
+    ],
+)
+def test_each_refusal_hints_at_its_own_setting(
+    settings: Any, tmp_path: Path, tessera: dict[str, Any], about: str, not_about: str
+) -> None:
+    settings.TESSERA = {"DATABASE_PATH": tmp_path / "t.redb", **tessera}
+    [message] = check_settings()
+    assert message.id == "tessera.E004"
+    assert about in (message.hint or "")
+    assert not_about not in (message.hint or "")
+
+
+def test_two_refused_settings_are_two_errors(settings: Any, tmp_path: Path) -> None:
+    settings.TESSERA = {
+        "DATABASE_PATH": tmp_path / "t.redb",
+        "REUSE_GRACE": timedelta(minutes=10),
+        "PAT_PREFIX": "Bad-Prefix",
+    }
+    messages = check_settings()
+    assert [m.id for m in messages] == ["tessera.E004", "tessera.E004"]
+    assert "reuse_grace" in messages[0].msg
+    assert "REUSE_GRACE" in (messages[0].hint or "")
+    assert "PAT prefix" in messages[1].msg
+    assert "PAT_PREFIX" in (messages[1].hint or "")
+
+
 def test_missing_base_dir(settings: Any) -> None:
     del settings.BASE_DIR
     assert ids(settings, {}) == ["tessera.E005"]

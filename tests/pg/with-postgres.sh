@@ -36,7 +36,8 @@ pg_bin() {
 bin=$(pg_bin) || true
 if [[ -z $bin ]]; then
     if ((EUID != 0)); then
-        echo "$0: PostgreSQL is not installed, and installing it needs root" >&2
+        echo "$0: PostgreSQL is not installed: install Debian's postgresql as root" \
+            "(apt-get install postgresql), then run again" >&2
         exit 1
     fi
     echo "$0: installing PostgreSQL from Debian's packages" >&2

@@ -20,6 +20,58 @@ from tessera.django import conf
 
 _HANDLER = "tessera.django.exceptions.exception_handler"
 
+# Engine options that the engine judges together, each group with the
+# TESSERA keys it comes from. A refused configuration is tried one group at
+# a time over known-good values, so that each error's hint is about the
+# setting at fault (the engine's messages use its own option names).
+_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("signing_key", "algorithm"),
+    ("access_lifetime", "refresh_lifetime"),
+    ("reuse_grace",),
+    ("leeway",),
+    ("issuer", "audience"),
+    ("user_id_claim",),
+    ("pat_prefix",),
+)
+
+_SETTING = {
+    "signing_key": "SIGNING_KEY",
+    "algorithm": "ALGORITHM",
+    "access_lifetime": "ACCESS_TOKEN_LIFETIME",
+    "refresh_lifetime": "REFRESH_TOKEN_LIFETIME",
+    "reuse_grace": "REUSE_GRACE",
+    "leeway": "LEEWAY",
+    "issuer": "ISSUER",
+    "audience": "AUDIENCE",
+    "user_id_claim": "USER_ID_CLAIM",
+    "pat_prefix": "PAT_PREFIX",
+}
+
+# An HMAC secret long enough for HS256, used only by these trial engines.
+_TRIAL_KEY = b"tessera-checks-trial-key-0123456789"
+
+_HINTS = {
+    "access_lifetime": (
+        'TESSERA["ACCESS_TOKEN_LIFETIME"] and TESSERA["REFRESH_TOKEN_LIFETIME"] are positive '
+        "whole seconds, at most ten years, and an access token must not outlive its session "
+        "(ACCESS_TOKEN_LIFETIME <= REFRESH_TOKEN_LIFETIME)."
+    ),
+    "reuse_grace": (
+        'TESSERA["REUSE_GRACE"] is at most 300 seconds, in whole seconds; '
+        "0 (the default) turns the grace off."
+    ),
+    "leeway": 'TESSERA["LEEWAY"] is a clock skew: whole seconds, at most one day.',
+    "issuer": 'TESSERA["ISSUER"] and TESSERA["AUDIENCE"] are None (the default) or non-empty.',
+    "user_id_claim": (
+        'TESSERA["USER_ID_CLAIM"] names a claim of 1 to 64 bytes other than the registered '
+        'ones (exp, iat, jti, ...) and "token_type"; the default is "user_id".'
+    ),
+    "pat_prefix": (
+        'TESSERA["PAT_PREFIX"] is 2 to 32 of [a-z0-9_], starts with a letter and ends '
+        'with "_", like the default "tsr_pat_".'
+    ),
+}
+
 
 @checks.register("tessera")
 def check_settings(
@@ -35,19 +87,7 @@ def check_settings(
     # The engine is the judge of keys, algorithms, lifetimes and prefixes:
     # build a throwaway one in memory with the same options (never a
     # connection to STORE: checks run before every management command).
-    try:
-        with tessera.Engine(None, **parsed.engine_options()):
-            pass
-    except (tessera.ConfigError, TypeError) as e:
-        hint = None
-        if "SIGNING_KEY" not in getattr(settings, "TESSERA", {}):
-            hint = (
-                'SIGNING_KEY defaults to SECRET_KEY; set TESSERA["SIGNING_KEY"] '
-                "(manage.py tessera_keygen)."
-            )
-        messages.append(
-            checks.Error(f"TESSERA settings are refused: {e}", hint=hint, id="tessera.E004")
-        )
+    messages += _engine_refusals(parsed.engine_options())
 
     model = get_user_model()
     if parsed.user_id_field != "pk":
@@ -84,3 +124,62 @@ def check_settings(
             )
         )
     return messages
+
+
+def _engine_refusals(options: dict[str, Any]) -> list[checks.CheckMessage]:
+    """One ``tessera.E004`` per group of settings the engine refuses, with a
+    hint about those settings; one without a group when only the
+    combination is refused."""
+    refusal = _refusal(options)
+    if refusal is None:
+        return []
+    trial_base = {
+        **options,
+        **{name: conf.DEFAULTS[_SETTING[name]] for group in _GROUPS for name in group},
+        "signing_key": _TRIAL_KEY,
+    }
+    messages: list[checks.CheckMessage] = []
+    for group in _GROUPS:
+        error = _refusal({**trial_base, **{name: options[name] for name in group}})
+        if error is not None:
+            messages.append(
+                checks.Error(
+                    f"TESSERA settings are refused: {error}",
+                    hint=_hint(group[0], options),
+                    id="tessera.E004",
+                )
+            )
+    if not messages:
+        messages.append(checks.Error(f"TESSERA settings are refused: {refusal}", id="tessera.E004"))
+    return messages
+
+
+def _refusal(options: dict[str, Any]) -> Exception | None:
+    """Why the engine refuses `options`, or None when it accepts them."""
+    try:
+        with tessera.Engine(None, **options):
+            return None
+    except (tessera.ConfigError, TypeError) as e:
+        return e
+
+
+def _hint(option: str, options: dict[str, Any]) -> str:
+    if option != "signing_key":
+        return _HINTS[option]
+    try:
+        tessera.generate_key(options["algorithm"])
+    except (tessera.ConfigError, TypeError):
+        return (
+            'TESSERA["ALGORITHM"] is one of "HS256" (the default), "HS384", "HS512", '
+            '"EdDSA", "ES256" and "RS256".'
+        )
+    if "SIGNING_KEY" not in getattr(settings, "TESSERA", {}):
+        return (
+            'SIGNING_KEY defaults to SECRET_KEY; set TESSERA["SIGNING_KEY"] '
+            "(manage.py tessera_keygen)."
+        )
+    return (
+        'TESSERA["SIGNING_KEY"] must suit TESSERA["ALGORITHM"]: an HMAC secret of at least '
+        "32 bytes for HS256, HS384 and HS512, a PEM private key for EdDSA, ES256 and RS256 "
+        "(manage.py tessera_keygen --algorithm <ALGORITHM> makes one)."
+    )

@@ -21,9 +21,11 @@ from django.contrib.auth import authenticate, get_user_model, logout
 from django.contrib.auth import signals as auth_signals
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import update_last_login
+from django.http import HttpRequest, JsonResponse
 from django.middleware.csrf import get_token
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import JSONParser
@@ -59,6 +61,7 @@ __all__ = [
     "SessionsView",
     "TesseraView",
     "VerifyView",
+    "not_found",
 ]
 
 _KINDS: dict[type, str] = {str: "a string", list: "a list"}
@@ -306,6 +309,38 @@ class SessionsView(TesseraView):
                 for s in sessions
             ]
         )
+
+
+# --- Unknown URLs.
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """404 ``{"error": {"code": "not_found", ...}}`` for a URL the API lacks.
+
+    Put it last in the site's URL patterns, under the API's prefix, so that
+    every unknown API URL answers JSON whether DEBUG is on or off (Django's
+    ``handler404`` is not used while DEBUG is on)::
+
+        re_path(r"^api/v1/", not_found)
+
+    It also serves as ``handler404``, which makes every 404 of the site
+    JSON. The catch-all pattern leaves APPEND_SLASH nothing to redirect, so
+    the message names the URL with a slash when that one exists. It is
+    exempt from CSRF checks: it reads nothing and changes nothing, and a
+    POST to a wrong URL should learn that the URL is wrong.
+    """
+    message = f"There is nothing at {request.path}."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/", getattr(request, "urlconf", None))
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not not_found:
+            message += f" Did you mean {request.path}/ (with a trailing slash)?"
+    return JsonResponse(
+        {"error": {"code": "not_found", "message": message}}, status=status.HTTP_404_NOT_FOUND
+    )
 
 
 # --- Helpers, public for host views that extend the API.

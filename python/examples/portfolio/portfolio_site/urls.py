@@ -1,8 +1,9 @@
 """The site: the server-rendered login form, Tessera's API, the portfolio API."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from portfolio.forms import EmailAuthenticationForm
+from tessera.django.views import not_found
 
 from portfolio import views
 
@@ -19,4 +20,6 @@ urlpatterns = [
     path("api/v1/", include("tessera.django.urls")),
     path("api/v1/portfolio/", views.PortfolioView.as_view(), name="portfolio"),
     path("api/v1/portfolio/projects/", views.ProjectsView.as_view(), name="projects"),
+    # Last: every other URL under the API answers a JSON 404, DEBUG on or off.
+    re_path(r"^api/v1/", not_found),
 ]
