@@ -125,13 +125,16 @@ class Locks {
   }
 }
 
-class Storage {
-  #map = new Map();
-  getItem(key) {
-    return this.#map.has(key) ? this.#map.get(key) : null;
+// The epoch store as IndexedDB keeps it: consistent, answered asynchronously.
+class Epochs {
+  #value = null;
+  async read() {
+    await null;
+    return this.#value && { ...this.#value };
   }
-  setItem(key, value) {
-    this.#map.set(key, String(value));
+  async write(value) {
+    await null;
+    this.#value = { ...value };
   }
 }
 
@@ -143,15 +146,16 @@ afterEach(() => {
 let channels = 0;
 
 // Tabs of one browser profile: one cookie (the server's), one lock manager,
-// one localStorage, one BroadcastChannel name.
-function browser(server, { locks = new Locks(), storage = new Storage() } = {}) {
+// one epoch store, one BroadcastChannel name.
+function browser(server, { locks = new Locks(), epochs = new Epochs(), Channel = BroadcastChannel } = {}) {
   const channelName = `profile-${++channels}`;
   return () => {
     const client = new TesseraClient({
+      BroadcastChannel: Channel,
       fetch: server.fetch,
       now: server.now,
       locks,
-      storage,
+      epochs,
       channelName,
       csrfToken: () => "csrf",
     });
@@ -196,6 +200,43 @@ test("two tabs times concurrent calls at expiry cost one refresh, round after ro
   }
   assert.equal(server.revoked.size, 0);
   assert.ok(first.isSignedIn && second.isSignedIn);
+});
+
+// Messages that reach the other tabs only after the lock has moved on, as
+// they may in a browser, where the lock and the channel are separate pipes.
+class SlowChannel extends BroadcastChannel {
+  set onmessage(handler) {
+    super.onmessage = (event) => setTimeout(() => handler(event), 50);
+  }
+}
+
+test("a tab that gets the lock before the message waits for the shared token", async () => {
+  const server = new Server();
+  const newTab = browser(server, { Channel: SlowChannel });
+  const first = await signedInTab(server, newTab);
+  const second = newTab();
+  assert.equal((await second.fetch("portfolio/")).status, 200);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const refreshes = server.refreshes;
+  server.clock += (LIFETIME + 1) * 1000;
+  const statuses = await Promise.all([first.fetch("portfolio/"), second.fetch("portfolio/")]);
+  assert.deepEqual(statuses.map((r) => r.status), [200, 200]);
+  assert.equal(server.refreshes, refreshes + 1);
+});
+
+test("without the epoch store, a late message costs a second (valid) refresh", async () => {
+  const server = new Server();
+  const newTab = browser(server, { Channel: SlowChannel, epochs: null });
+  const first = await signedInTab(server, newTab);
+  const second = newTab();
+  assert.equal((await second.fetch("portfolio/")).status, 200);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const refreshes = server.refreshes;
+  server.clock += (LIFETIME + 1) * 1000;
+  const statuses = await Promise.all([first.fetch("portfolio/"), second.fetch("portfolio/")]);
+  assert.deepEqual(statuses.map((r) => r.status), [200, 200]);
+  assert.equal(server.refreshes, refreshes + 2);
+  assert.equal(server.revoked.size, 0);
 });
 
 test("without the lock, two tabs would present one cookie twice: reuse", async () => {
@@ -263,7 +304,7 @@ test("the retry happens once: a second token_expired is the answer", async () =>
     if (url === "/api/v1/portfolio/" && left-- > 0) return error(401, "token_expired");
     return real(url, init);
   };
-  const client = new TesseraClient({ fetch: (u, i) => server.fetch(u, i), now: server.now, locks: null, storage: null });
+  const client = new TesseraClient({ fetch: (u, i) => server.fetch(u, i), now: server.now, locks: null, epochs: null });
   open.push(client);
   await client.fromSession();
   const response = await client.fetch("portfolio/");

@@ -24,7 +24,7 @@ async function signedInPage(): Promise<void> {
 const custom = new TesseraClient({
   cookieMode: false,
   locks: null,
-  storage: null,
+  epochs: null,
   csrfToken: () => "token",
   fetch: (input, init) => fetch(input, init),
   now: () => Date.now(),

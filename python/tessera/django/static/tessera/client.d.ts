@@ -20,10 +20,17 @@ export interface LockManagerLike {
   request<T>(name: string, callback: (lock: unknown) => Promise<T> | T): Promise<T>;
 }
 
-/** The subset of the Storage interface the client uses (localStorage). */
-export interface StorageLike {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
+/** The last change of the session shared by the tabs; it holds no token. */
+export interface Epoch {
+  epoch: number;
+  /** Set when the change was a sign-out. */
+  reason: SignOutReason | null;
+}
+
+/** Where the tabs keep the epoch; it must be consistent across tabs. */
+export interface EpochStore {
+  read(): Promise<Epoch | null | undefined>;
+  write(value: Epoch): Promise<void>;
 }
 
 export interface TesseraClientOptions {
@@ -45,8 +52,8 @@ export interface TesseraClientOptions {
   fetch?: (input: string, init?: RequestInit) => Promise<Response>;
   /** Web Locks; default navigator.locks; null: single flight within the tab only. */
   locks?: LockManagerLike | null;
-  /** Shared storage for the session epoch; default localStorage. */
-  storage?: StorageLike | null;
+  /** The epoch store; default one record in IndexedDB; null: messages only. */
+  epochs?: EpochStore | null;
   /** The BroadcastChannel class; default globalThis.BroadcastChannel. */
   BroadcastChannel?: typeof BroadcastChannel | null;
   /** The clock, in milliseconds since the epoch; default Date.now. */

@@ -27,6 +27,11 @@
 //   another tab obtained meanwhile. Two refreshes presenting one cookie would
 //   be reuse, which the server punishes by revoking the session. Where Web
 //   Locks are missing, the single flight covers the tab only.
+// - Every change of the session under the lock increments an epoch kept in
+//   IndexedDB (no token in it). IndexedDB is consistent across tabs, unlike
+//   localStorage, whose writes reach other tabs' processes late: so a tab
+//   that gets the lock knows whether the session moved on while it waited,
+//   and then waits for the message that carries the new token.
 // - A call is retried at most once, and only after a 401 token_expired.
 // - After a sign-out the client refreshes again only once it has signed in
 //   (fromSession, login, or a token shared by another tab).
@@ -45,11 +50,10 @@ export class TesseraClient {
   #cookieMode;
   #fetch;
   #locks;
-  #storage;
+  #epochs;
   #csrfToken;
   #now;
   #lockName;
-  #epochKey;
   #channel = null;
 
   #access = null;
@@ -58,6 +62,8 @@ export class TesseraClient {
   #restorable = true;
   #inflight = null;
   #tokenEpoch = 0;
+  #epochRead;
+  #reason = "logout";
   #waiters = new Set();
   #listeners = new Set();
 
@@ -68,12 +74,11 @@ export class TesseraClient {
     this.#cookieMode = options.cookieMode ?? true;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#locks = "locks" in options ? options.locks : globalThis.navigator?.locks;
-    this.#storage = "storage" in options ? options.storage : defaultStorage();
     this.#csrfToken = options.csrfToken ?? (() => readCookie(options.csrfCookieName ?? "csrftoken"));
     this.#now = options.now ?? (() => Date.now());
     const name = `tessera:${options.channelName ?? this.#baseUrl}`;
     this.#lockName = `${name}:refresh`;
-    this.#epochKey = `${name}:epoch`;
+    this.#epochs = "epochs" in options ? options.epochs : indexedDbEpochs(name);
     // Tabs share one session only when they share the cookie.
     const Channel = "BroadcastChannel" in options ? options.BroadcastChannel : globalThis.BroadcastChannel;
     if (this.#cookieMode && Channel) {
@@ -82,7 +87,9 @@ export class TesseraClient {
     }
     if (!this.#cookieMode) this.#locks = null;
     // Messages sent before this page loaded are not waited for.
-    this.#tokenEpoch = this.#sharedEpoch()?.epoch ?? 0;
+    this.#epochRead = this.#readEpoch().then((shared) => {
+      this.#tokenEpoch = Math.max(this.#tokenEpoch, shared?.epoch ?? 0);
+    });
   }
 
   /** "signed-out", "signed-in" or "refreshing". */
@@ -201,24 +208,32 @@ export class TesseraClient {
   async #refreshShared(stale) {
     if (!this.#locks) return this.#newerToken(stale) ?? this.#refreshNow();
     return this.#locks.request(this.#lockName, async () => {
-      const shared = this.#sharedEpoch();
-      if (shared !== null && shared.epoch > this.#tokenEpoch) {
-        if (shared.reason) {
-          this.#signOut(shared.reason, false, shared.epoch);
-          return { response: signedOutResponse(shared.reason) };
-        }
-        await this.#tokenOfEpoch(shared.epoch);
-      }
+      await this.#catchUp();
       return this.#newerToken(stale) ?? this.#refreshNow();
     });
   }
 
-  // What to use instead of refreshing: a fresh token that replaced `stale`
-  // meanwhile, or the signed-out answer when there is nothing to refresh.
+  // Under the lock: takes in what other tabs did to the session meanwhile.
+  async #catchUp() {
+    await this.#epochRead;
+    const shared = await this.#readEpoch();
+    if (shared === null || shared.epoch <= this.#tokenEpoch) return;
+    if (shared.reason) {
+      this.#signOut(shared.reason, false, shared.epoch);
+      return;
+    }
+    await this.#tokenOfEpoch(shared.epoch);
+    this.#tokenEpoch = Math.max(this.#tokenEpoch, shared.epoch);
+  }
+
+  // What to use instead of refreshing: a token that replaced `stale`
+  // meanwhile (even one already within the margin: it was just issued, and
+  // exp counts whole seconds), or the signed-out answer when there is
+  // nothing to refresh.
   #newerToken(stale) {
     const token = this.#access;
-    if (token !== null && token !== stale && !this.#dueForRefresh(token)) return { token };
-    if (token === null && !this.#restorable) return { response: signedOutResponse("logout") };
+    if (token !== null && token !== stale && !isExpired(token, this.#now())) return { token };
+    if (token === null && !this.#restorable) return { response: signedOutResponse(this.#reason) };
     return null;
   }
 
@@ -233,11 +248,13 @@ export class TesseraClient {
     });
     if (response.ok) {
       const tokens = await response.clone().json();
-      this.#adopt(tokens.access, tokens.refresh ?? null, this.#bumpEpoch(null));
+      const epoch = await this.#nextEpoch(null);
+      this.#adopt(tokens.access, tokens.refresh ?? null, epoch);
       return { token: this.#access };
     }
     if (response.status === SESSION_OVER) {
-      this.#signOut((await errorCode(response)) ?? "token_invalid", true);
+      // Stored before the lock is released, for the tabs waiting for it.
+      await this.#signOut((await errorCode(response)) ?? "token_invalid", true);
     } else if (response.status === 400) {
       // No refresh cookie: there is no session to restore.
       this.#restorable = false;
@@ -248,9 +265,12 @@ export class TesseraClient {
   async #signedIn(response) {
     if (response.ok) {
       const body = await response.clone().json();
-      const run = () => this.#adopt(body.tokens.access, body.tokens.refresh ?? null, this.#bumpEpoch(null));
+      const run = async () => {
+        await this.#epochRead;
+        this.#adopt(body.tokens.access, body.tokens.refresh ?? null, await this.#nextEpoch(null));
+      };
       if (this.#locks) await this.#locks.request(this.#lockName, run);
-      else run();
+      else await run();
     }
     return response;
   }
@@ -261,7 +281,7 @@ export class TesseraClient {
     try {
       response = await this.#send(path, { method: "POST", body: JSON.stringify(body) }, ready.token ?? null);
     } finally {
-      this.#signOut("logout", true);
+      await this.#signOut("logout", true);
     }
     return response;
   }
@@ -276,16 +296,20 @@ export class TesseraClient {
     this.#wake();
   }
 
+  // Resolves once a shared sign-out is stored for the other tabs.
   #signOut(reason, share, epoch = null) {
     const wasSignedIn = this.#access !== null || this.#state !== "signed-out";
     this.#access = null;
     this.#refresh = null;
     this.#state = "signed-out";
     this.#restorable = false;
+    this.#reason = reason;
+    let stored = Promise.resolve();
     if (share) {
-      const bumped = this.#bumpEpoch(reason);
-      this.#tokenEpoch = Math.max(this.#tokenEpoch, bumped);
-      this.#channel?.postMessage({ type: "signed-out", reason, epoch: bumped });
+      const next = this.#tokenEpoch + 1;
+      this.#tokenEpoch = next;
+      this.#channel?.postMessage({ type: "signed-out", reason, epoch: next });
+      stored = this.#writeEpoch({ epoch: next, reason });
     } else if (epoch !== null) {
       this.#tokenEpoch = Math.max(this.#tokenEpoch, epoch);
     }
@@ -302,6 +326,7 @@ export class TesseraClient {
         }
       }
     }
+    return stored;
   }
 
   #receive(message) {
@@ -319,28 +344,29 @@ export class TesseraClient {
     }
   }
 
-  // --- The epoch: a counter in localStorage that every token change under
-  // the lock increments, so that a tab that gets the lock knows whether
-  // another tab changed the session while it waited, even before that tab's
-  // message arrives. It holds no token.
+  // --- The epoch (see the invariants above).
 
-  #sharedEpoch() {
-    if (!this.#storage) return null;
+  async #readEpoch() {
     try {
-      const value = JSON.parse(this.#storage.getItem(this.#epochKey) ?? "null");
+      const value = this.#epochs ? await this.#epochs.read() : null;
       return value && typeof value.epoch === "number" ? value : null;
     } catch {
-      return null;
+      return null; // Storage denied: the messages still carry the epoch.
     }
   }
 
-  #bumpEpoch(reason) {
-    const epoch = Math.max(this.#sharedEpoch()?.epoch ?? 0, this.#tokenEpoch) + 1;
+  async #writeEpoch(value) {
     try {
-      this.#storage?.setItem(this.#epochKey, JSON.stringify({ epoch, reason }));
+      await this.#epochs?.write(value);
     } catch {
-      // Storage full or denied: the message still carries the epoch.
+      // Storage denied or full: the messages still carry the epoch.
     }
+  }
+
+  // The epoch of a new token, stored before it is announced.
+  async #nextEpoch(reason) {
+    const epoch = Math.max((await this.#readEpoch())?.epoch ?? 0, this.#tokenEpoch) + 1;
+    await this.#writeEpoch({ epoch, reason });
     return epoch;
   }
 
@@ -439,10 +465,30 @@ function readCookie(name) {
   return null;
 }
 
-function defaultStorage() {
-  try {
-    return globalThis.localStorage ?? null;
-  } catch {
-    return null;
-  }
+// The epoch store of a browser: one record in an IndexedDB database.
+function indexedDbEpochs(key) {
+  const idb = globalThis.indexedDB;
+  if (!idb) return null;
+  let opened = null;
+  const open = () =>
+    (opened ??= new Promise((resolve, reject) => {
+      const request = idb.open("tessera", 1);
+      request.onupgradeneeded = () => request.result.createObjectStore("epochs");
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    }));
+  const run = async (mode, action) => {
+    const db = await open();
+    return new Promise((resolve, reject) => {
+      const transaction = db.transaction("epochs", mode);
+      const request = action(transaction.objectStore("epochs"));
+      transaction.oncomplete = () => resolve(request.result);
+      transaction.onerror = () => reject(transaction.error);
+      transaction.onabort = () => reject(transaction.error);
+    });
+  };
+  return {
+    read: () => run("readonly", (store) => store.get(key)),
+    write: (value) => run("readwrite", (store) => store.put(value, key)).then(() => undefined),
+  };
 }
