@@ -58,9 +58,15 @@ class Server {
     this.calls.push({ url, auth: headers.get("Authorization"), mode: headers.get("X-Tessera-Refresh") });
     if (url === "/api/v1/auth/refresh/") return this.refresh(cookie);
     if (url === "/api/v1/auth/from-session/") return json(200, { tokens: { access: this.signIn() } });
+    if (url === "/api/v1/auth/login/email/") {
+      const { password } = JSON.parse(init.body);
+      if (password !== "right") return error(401, "invalid_credentials");
+      return json(200, { tokens: { access: this.signIn() } });
+    }
     if (url === "/api/v1/auth/logout/" || url === "/api/v1/auth/logout-all/") {
       const session = this.access.get(bearer(headers));
-      if (session) this.revoked.add(session);
+      if (url.endsWith("logout-all/")) for (const s of this.access.values()) this.revoked.add(s);
+      else if (session) this.revoked.add(session);
       this.cookie = null;
       return new Response(null, { status: 204 });
     }
@@ -416,6 +422,37 @@ test("logout in one tab signs the others out at once", async () => {
   assert.equal((await second.fetch("portfolio/")).status, 401);
   assert.equal(server.calls.at(-1).auth, null);
   assert.equal(server.refreshes, refreshes);
+});
+
+test("login signs in, asking for cookie mode; wrong credentials change nothing", async () => {
+  const server = new Server();
+  const newTab = browser(server);
+  const tab = newTab();
+  const refused = await tab.login("demo@example.com", "wrong");
+  assert.equal(refused.status, 401);
+  assert.equal(tab.state, "signed-out");
+  const response = await tab.login("demo@example.com", "right");
+  assert.equal(response.status, 200);
+  assert.equal(tab.state, "signed-in");
+  assert.equal(server.calls.at(-1).mode, "cookie");
+  const other = newTab();
+  assert.equal((await other.fetch("portfolio/")).status, 200);
+});
+
+test("logoutEverywhere ends every session and signs every tab out", async () => {
+  const server = new Server();
+  const newTab = browser(server);
+  const first = await signedInTab(server, newTab);
+  const second = newTab();
+  assert.equal((await second.fetch("portfolio/")).status, 200);
+  const elsewhere = server.signIn(); // another device
+  const reasons = [];
+  second.onSignedOut((r) => reasons.push(r));
+  assert.equal((await first.logoutEverywhere()).status, 204);
+  await settle();
+  assert.deepEqual(reasons, ["logout"]);
+  assert.equal(first.state, "signed-out");
+  assert.ok(server.revoked.has(server.access.get(elsewhere)));
 });
 
 test("a tab with no session gets the refresh's 400 once, then stops trying", async () => {
