@@ -76,7 +76,8 @@ export class TesseraClient {
    * A request to `path` (relative to baseUrl, or absolute) with the bearer
    * token, refreshed first when due and retried once after a 401
    * token_expired. Resolves to the Response whatever its status (the caller
-   * reads `error.code`); rejects on network errors only.
+   * reads `error.code`); rejects on network errors only. A body that is
+   * retried must be one fetch can send twice (a string, Blob, FormData).
    */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Calls `callback` at every sign-out of this tab; returns the unsubscriber. */

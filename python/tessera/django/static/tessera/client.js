@@ -85,7 +85,10 @@ export class TesseraClient {
       this.#channel = new Channel(name);
       this.#channel.onmessage = (event) => this.#receive(event.data);
     }
-    if (!this.#cookieMode) this.#locks = null;
+    if (!this.#cookieMode) {
+      this.#locks = null;
+      this.#epochs = null;
+    }
     // Messages sent before this page loaded are not waited for.
     this.#epochRead = this.#readEpoch().then((shared) => {
       this.#tokenEpoch = Math.max(this.#tokenEpoch, shared?.epoch ?? 0);
