@@ -12,6 +12,7 @@
 TYPESCRIPT_VERSION := 5.9.3
 TSC := .tools/node_modules/.bin/tsc
 TSC_STAMP := .tools/typescript-$(TYPESCRIPT_VERSION).stamp
+CHROMIUM := /usr/bin/chromium
 CHROMEDRIVER := /usr/bin/chromedriver
 BROWSER_TESTS := python/tests_browser
 
@@ -33,9 +34,9 @@ browser-types-test: $(TSC_STAMP)
 
 # Selenium is pinned in python/requirements-dev.txt; SE_OFFLINE keeps its
 # Selenium Manager from fetching a driver (the tests also name the driver).
-browser-chromium-test: django-install $(CHROMEDRIVER)
+browser-chromium-test: django-install $(CHROMIUM) $(CHROMEDRIVER)
 	mkdir -p build/browser
-	SE_OFFLINE=true CHROMEDRIVER=$(CHROMEDRIVER) \
+	SE_OFFLINE=true CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) \
 		.venv/bin/python -m pytest -c $(BROWSER_TESTS)/pytest.ini $(BROWSER_TESTS)
 	.venv/bin/python -m ruff check $(BROWSER_TESTS)
 	.venv/bin/python -m ruff format --check $(BROWSER_TESTS)
@@ -46,7 +47,7 @@ $(TSC_STAMP):
 	@touch $@
 
 # Chromium and its WebDriver from Debian, the same version by construction.
-$(CHROMEDRIVER):
+$(CHROMIUM) $(CHROMEDRIVER):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		chromium chromium-driver
