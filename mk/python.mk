@@ -29,7 +29,8 @@ PY_LINTED := python/tessera/__init__.py python/tessera/_native.pyi python/tests 
 # What the extension and the package are built from.
 PY_SOURCES := $(shell find core/src bindings/python/src -name '*.rs') \
 	Cargo.toml Cargo.lock core/Cargo.toml bindings/python/Cargo.toml \
-	python/pyproject.toml python/README.md $(shell find python/tessera -name '*.py' -o -name '*.pyi')
+	python/pyproject.toml python/README.md \
+	$(shell find python/tessera -name '*.py' -o -name '*.pyi' -o -path '*/static/*' -type f)
 
 .PHONY: python-test python-install python-dist bench-python
 
@@ -92,7 +93,8 @@ $(PY_STAMPS)/dist: $(PY_STAMPS)/requirements $(PY_SOURCES)
 		-w $(PY_DIST)/from-sdist $(PY_DIST)/tessera-*.tar.gz
 	$(PY) -c 'import sys, zipfile; \
 		names = set(zipfile.ZipFile(sys.argv[1]).namelist()); \
-		need = {"tessera/__init__.py", "tessera/_native.pyi", "tessera/py.typed", "tessera/_native.abi3.so"}; \
+		need = {"tessera/__init__.py", "tessera/_native.pyi", "tessera/py.typed", "tessera/_native.abi3.so", \
+			"tessera/django/static/tessera/client.js", "tessera/django/static/tessera/client.d.ts"}; \
 		sys.exit(f"wheel lacks {need - names}" if need - names else 0)' \
 		$(PY_DIST)/from-sdist/tessera-*-abi3-*.whl
 	@touch $@

@@ -156,3 +156,73 @@ def test_from_session_sets_the_cookie(user: AbstractBaseUser) -> None:
     assert response.status_code == 200
     assert set(response.json()["tokens"]) == {"access"}
     assert response.cookies[COOKIE]["httponly"] is True
+
+
+# --- OPT_IN: one site serves its SPA (cookie) and its API clients (body).
+
+
+@pytest.fixture
+def opt_in(settings: Any) -> None:
+    settings.TESSERA = {**settings.TESSERA, "REFRESH_COOKIE": {"SECURE": True, "OPT_IN": True}}
+
+
+ASKS = {"HTTP_X_TESSERA_REFRESH": "cookie"}
+
+
+@pytest.mark.usefixtures("opt_in")
+def test_opt_in_login_without_the_header_answers_in_the_body(browser: APIClient) -> None:
+    body = log_in(browser)
+    assert set(body["tokens"]) == {"access", "refresh"}
+    assert COOKIE not in browser.cookies
+
+
+@pytest.mark.usefixtures("opt_in")
+def test_opt_in_login_with_the_header_sets_the_cookie(browser: APIClient) -> None:
+    response = browser.post(
+        LOGIN, {"email": "alice@example.com", "password": PASSWORD}, format="json", **ASKS
+    )
+    assert set(response.json()["tokens"]) == {"access"}
+    assert response.cookies[COOKIE]["httponly"] is True
+
+
+@pytest.mark.usefixtures("opt_in")
+def test_opt_in_refresh_in_the_body_stays_in_the_body(browser: APIClient) -> None:
+    refresh = log_in(browser)["tokens"]["refresh"]
+    response = browser.post(REFRESH, {"refresh": refresh}, format="json")
+    assert response.status_code == 200
+    assert set(response.json()) == {"access", "refresh"}
+    assert COOKIE not in response.cookies
+
+
+@pytest.mark.usefixtures("opt_in")
+def test_opt_in_refresh_by_the_cookie_keeps_the_cookie(browser: APIClient) -> None:
+    browser.post(LOGIN, {"email": "alice@example.com", "password": PASSWORD}, format="json", **ASKS)
+    old = browser.cookies[COOKIE].value
+    csrf = browser.cookies["csrftoken"].value
+    # No header: the cookie itself says that this is the browser.
+    response = browser.post(REFRESH, {}, format="json", HTTP_X_CSRFTOKEN=csrf)
+    assert response.status_code == 200
+    assert set(response.json()) == {"access"}
+    assert response.cookies[COOKIE].value not in ("", old)
+
+
+@pytest.mark.usefixtures("opt_in")
+def test_opt_in_from_session_always_sets_the_cookie(user: AbstractBaseUser) -> None:
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    client.get("/")
+    response = client.post(
+        "/api/v1/auth/from-session/", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value
+    )
+    assert set(response.json()["tokens"]) == {"access"}
+    assert response.cookies[COOKIE]["httponly"] is True
+
+
+def test_opt_in_must_be_a_flag(settings: Any) -> None:
+    from tessera.django.conf import read
+
+    settings.TESSERA = {**settings.TESSERA, "REFRESH_COOKIE": {"OPT_IN": "yes"}}
+    parsed, problems = read()
+    assert parsed is None
+    assert [p.id for p in problems] == ["tessera.E007"]
+    assert "OPT_IN" in problems[0].msg

@@ -56,7 +56,13 @@ COOKIE_DEFAULTS: dict[str, Any] = {
     "DOMAIN": None,
     "SECURE": True,
     "SAMESITE": "Lax",
+    "OPT_IN": False,
 }
+
+#: The request header by which a browser client asks for cookie mode when
+#: ``REFRESH_COOKIE["OPT_IN"]`` is set; API clients leave it out.
+OPT_IN_HEADER = "X-Tessera-Refresh"
+OPT_IN_VALUE = "cookie"
 
 # SameSite=None would send the cookie on cross-site requests, leaving CSRF
 # tokens as the only defence; the cookie mode is for same-site SPAs.
@@ -81,6 +87,10 @@ class RefreshCookie:
     domain: str | None
     secure: bool
     samesite: str
+    # True: only requests that ask (OPT_IN_HEADER), come from a Django
+    # session, or refresh with the cookie get the cookie; the rest get the
+    # refresh token in the JSON body.
+    opt_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -383,6 +393,8 @@ def _refresh_cookie(value: Any, problems: list[Problem]) -> RefreshCookie | None
         bad("SECURE", "True or False")
     if merged["SAMESITE"] not in _SAMESITE:
         bad("SAMESITE", '"Lax" or "Strict"')
+    if not isinstance(merged["OPT_IN"], bool):
+        bad("OPT_IN", "True or False")
     if len(problems) > before:
         return None
     return RefreshCookie(
@@ -391,6 +403,7 @@ def _refresh_cookie(value: Any, problems: list[Problem]) -> RefreshCookie | None
         domain=merged["DOMAIN"],
         secure=merged["SECURE"],
         samesite=merged["SAMESITE"],
+        opt_in=merged["OPT_IN"],
     )
 
 

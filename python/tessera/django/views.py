@@ -7,7 +7,9 @@ Django session.
 
 In cookie mode (``TESSERA["REFRESH_COOKIE"]``) the refresh token travels in
 an HttpOnly cookie instead of the JSON body; whenever that cookie is what
-authenticates a request, the request must carry a CSRF token.
+authenticates a request, the request must carry a CSRF token. With
+``"OPT_IN": True`` only browser requests use the cookie (:func:`wants_refresh_cookie`),
+so one site serves its SPA and its API clients at once.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from rest_framework.views import APIView
 import tessera
 from tessera.django import simplejwt
 from tessera.django.authentication import JWTAuthentication, PATAuthentication
-from tessera.django.conf import tessera_settings
+from tessera.django.conf import OPT_IN_HEADER, OPT_IN_VALUE, tessera_settings
 from tessera.django.engine import get_engine, get_verifier
 from tessera.django.exceptions import (
     TesseraAPIError,
@@ -107,7 +109,8 @@ class SessionTokensView(TesseraView):
     authentication_classes = (SessionAuthentication,)
 
     def post(self, request: Request) -> Response:
-        return login_response(request, request.user)
+        # A Django session means a browser: always cookie mode, when on.
+        return login_response(request, request.user, browser=True)
 
 
 class RefreshView(TesseraView):
@@ -155,7 +158,7 @@ class RefreshView(TesseraView):
         except tessera.TesseraError as e:
             raise from_engine(e) from None
         response = Response({"access": pair.access, "refresh": pair.refresh})
-        return with_refresh_cookie(request, response, pair)
+        return with_refresh_cookie(request, response, pair, browser=self.cookie_used)
 
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
@@ -402,8 +405,9 @@ def authenticate_email(request: Request, email: str, password: str) -> AbstractB
     raise TesseraAPIError("invalid_credentials", status_code=status.HTTP_401_UNAUTHORIZED)
 
 
-def login_response(request: Request, user: AbstractBaseUser) -> Response:
-    """A new session for `user`: ``{"tokens": {"access", "refresh"}, "user"}``."""
+def login_response(request: Request, user: AbstractBaseUser, *, browser: bool = False) -> Response:
+    """A new session for `user`: ``{"tokens": {"access", "refresh"}, "user"}``;
+    `browser` says that the request comes from a browser whatever its headers."""
     try:
         pair = get_engine().issue(user_id_of(user))
     except tessera.TesseraError as e:
@@ -411,13 +415,32 @@ def login_response(request: Request, user: AbstractBaseUser) -> Response:
     if tessera_settings().update_last_login:
         update_last_login(None, user)
     body = {"tokens": {"access": pair.access, "refresh": pair.refresh}, "user": user_body(user)}
-    return with_refresh_cookie(request, Response(body), pair)
+    return with_refresh_cookie(request, Response(body), pair, browser=browser)
 
 
-def with_refresh_cookie(request: Request, response: Response, pair: tessera.TokenPair) -> Response:
-    """In cookie mode, moves the refresh token from the body into the cookie."""
+def wants_refresh_cookie(request: Request, *, browser: bool = False) -> bool:
+    """Whether the refresh token of this response goes in the cookie.
+
+    Never outside cookie mode; always in cookie mode without ``OPT_IN``;
+    with ``OPT_IN``, when the request is known to come from a browser
+    (`browser`: a Django session, or a refresh by the cookie) or asks with
+    ``X-Tessera-Refresh: cookie``, as the browser client does.
+    """
     cookie = tessera_settings().refresh_cookie
     if cookie is None:
+        return False
+    if not cookie.opt_in or browser:
+        return True
+    return request.headers.get(OPT_IN_HEADER, "").strip().lower() == OPT_IN_VALUE
+
+
+def with_refresh_cookie(
+    request: Request, response: Response, pair: tessera.TokenPair, *, browser: bool = False
+) -> Response:
+    """In cookie mode, moves the refresh token from the body into the cookie
+    (for a request that :func:`wants_refresh_cookie`)."""
+    cookie = tessera_settings().refresh_cookie
+    if cookie is None or not wants_refresh_cookie(request, browser=browser):
         return response
     body = response.data
     body.get("tokens", body).pop("refresh")

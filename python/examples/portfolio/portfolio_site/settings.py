@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
+    # WhiteNoise serves the static files under runserver as under gunicorn.
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
     "rest_framework",
     "tessera.django",
     "portfolio",
@@ -39,6 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -95,6 +99,13 @@ AUTHENTICATION_BACKENDS = [
     "portfolio.backends.EmailBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# The single-page app (portfolio/static/portfolio/) and Tessera's browser
+# client (tessera/client.js), served by WhiteNoise straight from the apps'
+# static folders: no collectstatic step, the same under runserver and gunicorn.
+STATIC_URL = "/static/"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -109,6 +120,10 @@ TESSERA = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
     # Gunicorn's prefork workers share the token database (the default).
     "MULTI_PROCESS": True,
+    # The SPA keeps its refresh token in this HttpOnly cookie (its client
+    # asks with X-Tessera-Refresh: cookie); API clients that do not ask get
+    # it in the JSON body. Secure except in the plain-HTTP demo.
+    "REFRESH_COOKIE": {"OPT_IN": True, "SECURE": not DEBUG},
 }
 
 REST_FRAMEWORK = {

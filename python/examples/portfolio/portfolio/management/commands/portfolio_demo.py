@@ -53,7 +53,8 @@ class Command(BaseCommand):
         refresh_body = '"{\\"refresh\\": \\"$REFRESH\\"}"'
         rotate = f"-X POST {base}/api/v1/auth/refresh/ {json_header} -d {refresh_body}"
         return f"""
-Demo user: {EMAIL} / {PASSWORD}  (sign in at {base}/login/)
+Open {base}/ in a browser: the single-page app (sign in as the demo user).
+Demo user: {EMAIL} / {PASSWORD}  (the sign-in form is {base}/login/)
 Personal access token "{PAT_NAME}" (scopes {", ".join(SCOPES)}), shown only once:
   {pat}
 
