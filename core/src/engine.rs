@@ -622,6 +622,33 @@ impl Engine {
         Ok(count)
     }
 
+    /// Logs out one session of `user_id`, named by its id (`sid`, as
+    /// [`Engine::sessions`] lists it), for an operator who holds no token of
+    /// it. Returns false when the user has no such live session.
+    pub fn revoke_session(&self, user_id: &str, session_id: &str) -> Result<bool> {
+        let user = UserId::new(user_id)?;
+        let fid = FamilyId::parse(session_id)
+            .ok_or_else(|| Error::config("a session id is 32 lowercase hex digits"))?
+            .to_bytes();
+        let now = self.clock.now();
+        let owner = user.as_str().to_owned();
+        let revoked = self.store.write(move |tx| match tx.family(&fid)? {
+            // Another user's session is "no such session", as a PAT is.
+            Some(fam) if fam.user_id == owner && fam.state == FamilyState::Active => {
+                revoke_family(tx, &fid, fam, now, RevokeReason::Logout)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        });
+        self.forget_sessions(Some(&fid));
+        if !revoked? {
+            return Ok(false);
+        }
+        let fam = FamilyId::from_bytes(&fid);
+        self.emit(EventKind::Logout, now, Some(user.as_str()), Some(&fam), None);
+        Ok(true)
+    }
+
     /// The live sessions of a user, oldest first.
     pub fn sessions(&self, user_id: &str) -> Result<Vec<Session>> {
         let user = UserId::new(user_id)?;
