@@ -547,3 +547,26 @@ def describe_duration(duration: timedelta) -> str:
             return f"{count} {unit}" + ("s" if count != 1 else "")
     return f"{seconds} seconds"
 
+
+def signup_response(
+    request: Request, user: AbstractBaseUser, status_code: int = status.HTTP_201_CREATED
+) -> Response:
+    """What a site's own sign-up view answers once it has created `user`:
+    a first session, as the login body ``{"tokens": {"access", "refresh"},
+    "user"}`` (the refresh token in the cookie in cookie mode), 201 by default::
+
+        class SignUpView(TesseraView):
+            authentication_classes = ()
+            permission_classes = (AllowAny,)
+
+            def post(self, request):
+                form = SignUpForm(request.data)
+                ...
+                return signup_response(request, form.save())
+
+    The session starts as a login's does: the engine's ``session_issued``
+    audit event, and ``last_login`` when ``UPDATE_LAST_LOGIN`` is set.
+    """
+    response = login_response(request, user)
+    response.status_code = status_code
+    return response
