@@ -13,7 +13,7 @@
 
 DJANGO_PY := .venv/bin/python
 DJANGO_SITE := python/examples/portfolio
-DJANGO_SOURCES := $(shell find python/tessera/django -name '*.py' 2>/dev/null)
+DJANGO_SOURCES := $(shell find python/tessera/django -name '*.py' -o -name '*.html' 2>/dev/null)
 DJANGO_LINTED := python/tessera/django python/examples python/tests_django python/benches_django
 
 .PHONY: django-install django-test bench-django demo-run
@@ -33,7 +33,7 @@ DEMO_DEFINED := 1
 django-install: .venv/.stamps/django-install
 
 .venv/.stamps/django-install: $(DJANGO_SOURCES) | python-install
-	@if [ -n "$$(find python/tessera/django -name '*.py' -newer .venv/.stamps/install -print -quit)" ]; then \
+	@if [ -n "$$(find python/tessera/django \( -name '*.py' -o -name '*.html' \) -newer .venv/.stamps/install -print -quit)" ]; then \
 		echo "tessera.django changed since the last install: reinstalling the package"; \
 		$(DJANGO_PY) -m pip --disable-pip-version-check install -q --no-deps --force-reinstall ./python; \
 	fi
