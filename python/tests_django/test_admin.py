@@ -273,3 +273,21 @@ def test_the_demo_prints_a_staff_user_that_can_use_the_admin(settings: Any) -> N
     assert page.status_code == 200
     assert "demo-cli" in page.content.decode()
     assert client.get(docs.group(1)).status_code == 200
+
+
+def test_a_user_admin_without_the_section_is_a_check_warning(db: None) -> None:
+    from django.contrib import admin
+    from django.contrib.auth.admin import UserAdmin
+    from tessera.django.admin import check_user_admin
+
+    model = get_user_model()
+    assert check_user_admin() == []
+    wrapped = type(admin.site.get_model_admin(model))
+    admin.site.unregister(model)
+    admin.site.register(model, UserAdmin)
+    try:
+        assert [m.id for m in check_user_admin()] == ["tessera.W003"]
+    finally:
+        admin.site.unregister(model)
+        admin.site.register(model, wrapped)
+    assert check_user_admin() == []

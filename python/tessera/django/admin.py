@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_user_model
+from django.core import checks
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import select_template
@@ -256,6 +257,25 @@ def wrap_user_admin(site: admin.AdminSite) -> None:
     wrapped.__module__ = current.__module__
     site.unregister(model)
     site.register(model, wrapped)
+
+
+@checks.register(checks.Tags.admin)
+def check_user_admin(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Warns when the user admin on ``admin.site`` lacks the Tessera section,
+    as when ``tessera.django`` comes before the app that registers it."""
+    model = get_user_model()
+    if not admin.site.is_registered(model):
+        return []
+    if isinstance(admin.site.get_model_admin(model), TesseraUserAdminMixin):
+        return []
+    return [
+        checks.Warning(
+            "The user admin does not list Tessera's sessions and personal access tokens.",
+            hint="List tessera.django after the app that registers the user admin in "
+            "INSTALLED_APPS, or mix tessera.django.admin.TesseraUserAdminMixin into it.",
+            id="tessera.W003",
+        )
+    ]
 
 
 def _time(timestamp: int | None) -> datetime | None:
