@@ -645,7 +645,13 @@ impl Engine {
             return Ok(false);
         }
         let fam = FamilyId::from_bytes(&fid);
-        self.emit(EventKind::Logout, now, Some(user.as_str()), Some(&fam), None);
+        self.emit(
+            EventKind::Logout,
+            now,
+            Some(user.as_str()),
+            Some(&fam),
+            None,
+        );
         Ok(true)
     }
 

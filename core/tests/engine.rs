@@ -191,7 +191,12 @@ fn revoke_session_ends_only_that_session_of_that_user() {
     let a = e.issue("42", no_claims()).unwrap();
     let b = e.issue("42", no_claims()).unwrap();
     let other_user = e.issue("7", no_claims()).unwrap();
-    let sid = e.verify_access(&a.access).unwrap().family.unwrap().to_string();
+    let sid = e
+        .verify_access(&a.access)
+        .unwrap()
+        .family
+        .unwrap()
+        .to_string();
     let others = e.verify_access(&other_user.access).unwrap().family.unwrap();
     // Another user's session is not found, and stays live.
     assert!(!e.revoke_session("42", &others.to_string()).unwrap());

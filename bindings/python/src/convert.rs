@@ -104,9 +104,7 @@ pub(crate) fn key_material(value: &Bound<'_, PyAny>) -> PyResult<Zeroizing<Vec<u
 
 /// Verify-only keys: any iterable of key material (str or bytes) except a
 /// single str or bytes, which would be one key mistaken for a list.
-pub(crate) fn key_materials(
-    value: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Vec<Zeroizing<Vec<u8>>>> {
+pub(crate) fn key_materials(value: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Zeroizing<Vec<u8>>>> {
     let Some(value) = value.filter(|v| !v.is_none()) else {
         return Ok(Vec::new());
     };
