@@ -13,8 +13,8 @@
 
 DJANGO_PY := .venv/bin/python
 DJANGO_SITE := python/examples/portfolio
-# The Python modules and the static files (the browser client) of the app.
-DJANGO_SOURCES := $(shell find python/tessera/django -name '*.py' -o -path '*/static/*' -type f 2>/dev/null)
+# The Python modules, templates and static files (the browser client) of the app.
+DJANGO_SOURCES := $(shell find python/tessera/django -name '*.py' -o -name '*.html' -o -path '*/static/*' -type f 2>/dev/null)
 DJANGO_LINTED := python/tessera/django python/examples python/tests_django python/benches_django
 
 .PHONY: django-install django-test bench-django demo-run
@@ -35,7 +35,7 @@ DEMO_DEFINED := 1
 django-install: .venv/.stamps/django-install
 
 .venv/.stamps/django-install: $(DJANGO_SOURCES) | python-install
-	@if [ -n "$$(find python/tessera/django \( -name '*.py' -o -path '*/static/*' -type f \) -newer .venv/.stamps/install -print -quit)" ]; then \
+	@if [ -n "$$(find python/tessera/django \( -name '*.py' -o -name '*.html' -o -path '*/static/*' -type f \) -newer .venv/.stamps/install -print -quit)" ]; then \
 		echo "tessera.django changed since the last install: reinstalling the package"; \
 		$(DJANGO_PY) -m pip --disable-pip-version-check install -q --no-deps --force-reinstall ./python; \
 	fi

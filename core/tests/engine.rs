@@ -186,6 +186,39 @@ fn revoke_user_revokes_same_second_tokens_but_not_later_ones() {
 }
 
 #[test]
+fn revoke_session_ends_only_that_session_of_that_user() {
+    let (e, _) = engine();
+    let a = e.issue("42", no_claims()).unwrap();
+    let b = e.issue("42", no_claims()).unwrap();
+    let other_user = e.issue("7", no_claims()).unwrap();
+    let sid = e
+        .verify_access(&a.access)
+        .unwrap()
+        .family
+        .unwrap()
+        .to_string();
+    let others = e.verify_access(&other_user.access).unwrap().family.unwrap();
+    // Another user's session is not found, and stays live.
+    assert!(!e.revoke_session("42", &others.to_string()).unwrap());
+    e.verify_access(&other_user.access).unwrap();
+
+    assert!(e.revoke_session("42", &sid).unwrap());
+    assert_eq!(
+        e.verify_access(&a.access).unwrap_err().code(),
+        "token_revoked"
+    );
+    assert_eq!(e.refresh(&a.refresh).unwrap_err().code(), "token_revoked");
+    e.verify_access(&b.access).unwrap();
+    assert_eq!(e.sessions("42").unwrap().len(), 1);
+    // Already over: nothing to end.
+    assert!(!e.revoke_session("42", &sid).unwrap());
+    assert_eq!(
+        e.revoke_session("42", "not-a-session").unwrap_err().code(),
+        "config_invalid"
+    );
+}
+
+#[test]
 fn revoke_user_revokes_simplejwt_access_tokens_issued_before() {
     let (e, clock) = engine();
     let before = simplejwt_access("42", T0, "0123456789abcdef0123456789abcdef");

@@ -1,12 +1,16 @@
 """The example site's URLs plus host views used by the tests."""
 
+from django.contrib.auth import get_user_model
 from django.http import Http404
-from django.urls import path
+from django.urls import include, path
 from portfolio_site.urls import urlpatterns as site_urlpatterns
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt import views as simplejwt_views
+from tessera.django.views import TesseraView, read_body, signup_response
 
 
 class _Body(serializers.Serializer):
@@ -26,8 +30,33 @@ class HostNotFoundView(APIView):
         raise Http404
 
 
+class HostSignUpView(TesseraView):
+    """A site's own sign-up view, answering with a first token pair."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    def post(self, request: Request) -> Response:
+        data = read_body(request, {"email": str, "password": str}, required=("email", "password"))
+        user = get_user_model().objects.create_user(
+            username=data["email"].split("@")[0], email=data["email"], password=data["password"]
+        )
+        return signup_response(request, user)
+
+
+# djangorestframework-simplejwt's own views, to hold the compat URLs to.
+simplejwt_urlpatterns = [
+    path("token/", simplejwt_views.TokenObtainPairView.as_view()),
+    path("token/refresh/", simplejwt_views.TokenRefreshView.as_view()),
+    path("token/verify/", simplejwt_views.TokenVerifyView.as_view()),
+    path("token/blacklist/", simplejwt_views.TokenBlacklistView.as_view()),
+]
+
 urlpatterns = [
     *site_urlpatterns,
     path("host/validate/", HostValidationView.as_view()),
     path("host/missing/", HostNotFoundView.as_view()),
+    path("host/signup/", HostSignUpView.as_view()),
+    path("api/", include("tessera.django.compat_urls")),
+    path("simplejwt/", include(simplejwt_urlpatterns)),
 ]

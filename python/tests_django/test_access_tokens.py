@@ -65,7 +65,7 @@ def test_full_lifecycle(api: APIClient, user: AbstractBaseUser, tokens: dict[str
 
 def test_defaults(api: APIClient, tokens: dict[str, str]) -> None:
     new = create(api, tokens["access"]).json()
-    assert new["scopes"] == []
+    assert new["scopes"] is None
     assert new["expires_at"] is None
 
 
@@ -129,6 +129,7 @@ def test_expires_at_with_an_offset_is_normalised_to_utc(
         {"scopes": "projects:write"},
         {"scopes": [1, 2]},
         {"scopes": ["Not A Scope"]},
+        {"scopes": ["tessera.unrestricted"]},
         {"name": ""},
         {"name": None},
         {"name": 7},

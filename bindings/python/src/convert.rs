@@ -101,6 +101,27 @@ pub(crate) fn key_material(value: &Bound<'_, PyAny>) -> PyResult<Zeroizing<Vec<u
     )))
 }
 
+/// Verify-only keys: any iterable of key material (str or bytes) except a
+/// single str or bytes, which would be one key mistaken for a list.
+pub(crate) fn key_materials(value: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Zeroizing<Vec<u8>>>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(Vec::new());
+    };
+    if value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(format!(
+            "previous_signing_keys must be a list of keys, not a single {}",
+            type_name(value)
+        )));
+    }
+    let items = value.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "previous_signing_keys must be a list of keys, not {}",
+            type_name(value)
+        ))
+    })?;
+    items.map(|item| key_material(&item?)).collect()
+}
+
 /// PAT scopes: any iterable of str except a str itself.
 pub(crate) fn scopes(value: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
     let Some(value) = value.filter(|v| !v.is_none()) else {

@@ -85,7 +85,8 @@ impl Engine {
     // the text signature shows.
     #[new]
     #[pyo3(
-        text_signature = "(path=None, *, store=None, signing_key, algorithm='HS256', access_lifetime=900, \
+        text_signature = "(path=None, *, store=None, signing_key, algorithm='HS256', \
+        previous_signing_keys=(), access_lifetime=900, \
         refresh_lifetime=1209600, leeway=0, issuer=None, audience=None, user_id_claim='user_id', \
         reuse_grace=0, pat_prefix='tsr_pat_', multi_process=False, events=None)"
     )]
@@ -95,6 +96,7 @@ impl Engine {
         store = None,
         signing_key,
         algorithm = "HS256",
+        previous_signing_keys = None,
         access_lifetime = None,
         refresh_lifetime = None,
         leeway = None,
@@ -113,6 +115,7 @@ impl Engine {
         store: Option<&str>,
         signing_key: &Bound<'_, PyAny>,
         algorithm: &str,
+        previous_signing_keys: Option<&Bound<'_, PyAny>>,
         access_lifetime: Option<&Bound<'_, PyAny>>,
         refresh_lifetime: Option<&Bound<'_, PyAny>>,
         leeway: Option<&Bound<'_, PyAny>>,
@@ -141,7 +144,13 @@ impl Engine {
         let algorithm = Algorithm::from_str(algorithm).or_raise(py)?;
         let material = convert::key_material(signing_key)?;
         let key = Key::from_setting(algorithm, &material).or_raise(py)?;
-        let keys = KeySet::new(key).or_raise(py)?;
+        let mut keys = KeySet::new(key).or_raise(py)?;
+        // Retired signing keys: they verify the tokens they signed (picked by
+        // kid) and never sign again.
+        for material in convert::key_materials(previous_signing_keys)? {
+            let previous = Key::from_setting(algorithm, &material).or_raise(py)?;
+            keys.add(previous).or_raise(py)?;
+        }
         let leeway = match leeway {
             Some(v) => convert::whole_seconds(v, "leeway")?,
             None => 0,
@@ -232,6 +241,18 @@ impl Engine {
     fn revoke_user(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<u64> {
         let user = convert::user_id(user_id)?;
         self.call(py, |e| e.revoke_user(&user))
+    }
+
+    /// Logs out one session of `user_id` by its id (`Session.family_id`);
+    /// False when the user has no such live session.
+    fn revoke_session(
+        &self,
+        py: Python<'_>,
+        user_id: &Bound<'_, PyAny>,
+        session_id: &str,
+    ) -> PyResult<bool> {
+        let user = convert::user_id(user_id)?;
+        self.call(py, |e| e.revoke_session(&user, session_id))
     }
 
     /// The live sessions of `user_id`, oldest first.

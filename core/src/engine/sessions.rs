@@ -8,7 +8,7 @@ use super::events::EventKind;
 use super::handle::Engine;
 use super::state::{blacklisted, revoke_family, NO_FAMILY};
 use crate::claims::{FamilyId, TokenType, UserId};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::records::{jti_key, FamilyState, RevokeReason};
 
 /// One live session of a user.
@@ -105,6 +105,39 @@ impl Engine {
         let count = count?;
         self.emit(EventKind::LogoutAll, now, Some(user.as_str()), None, None);
         Ok(count)
+    }
+
+    /// Logs out one session of `user_id`, named by its id (`sid`, as
+    /// [`Engine::sessions`] lists it), for an operator who holds no token of
+    /// it. Returns false when the user has no such live session.
+    pub fn revoke_session(&self, user_id: &str, session_id: &str) -> Result<bool> {
+        let user = UserId::new(user_id)?;
+        let fid = FamilyId::parse(session_id)
+            .ok_or_else(|| Error::config("a session id is 32 lowercase hex digits"))?
+            .to_bytes();
+        let now = self.clock.now();
+        let owner = user.as_str().to_owned();
+        let revoked = self.store.write(move |tx| match tx.family(&fid)? {
+            // Another user's session is "no such session", as a PAT is.
+            Some(fam) if fam.user_id == owner && fam.state == FamilyState::Active => {
+                revoke_family(tx, &fid, fam, now, RevokeReason::Logout)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        });
+        self.forget_sessions(Some(&fid));
+        if !revoked? {
+            return Ok(false);
+        }
+        let fam = FamilyId::from_bytes(&fid);
+        self.emit(
+            EventKind::Logout,
+            now,
+            Some(user.as_str()),
+            Some(&fam),
+            None,
+        );
+        Ok(true)
     }
 
     /// The live sessions of a user, oldest first.

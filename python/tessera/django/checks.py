@@ -84,10 +84,17 @@ def check_settings(
     if parsed is None:
         return messages
 
+    key_messages = _check_previous_keys(parsed)
+    messages.extend(key_messages)
+    options = parsed.engine_options()
+    if key_messages:
+        # Reported above; the engine is still asked about everything else.
+        options["previous_signing_keys"] = ()
+
     # The engine is the judge of keys, algorithms, lifetimes and prefixes:
     # build a throwaway one in memory with the same options (never a
     # connection to STORE: checks run before every management command).
-    messages += _engine_refusals(parsed.engine_options())
+    messages += _engine_refusals(options)
 
     model = get_user_model()
     if parsed.user_id_field != "pk":
@@ -183,3 +190,49 @@ def _hint(option: str, options: dict[str, Any]) -> str:
         "32 bytes for HS256, HS384 and HS512, a PEM private key for EdDSA, ES256 and RS256 "
         "(manage.py tessera_keygen --algorithm <ALGORITHM> makes one)."
     )
+
+
+def _check_previous_keys(parsed: conf.TesseraSettings) -> list[checks.CheckMessage]:
+    """A previous key must differ from the signing key and be a key of
+    ``ALGORITHM``: each one is read as the engine reads keys."""
+    messages: list[checks.CheckMessage] = []
+    signing = _material(parsed.signing_key)
+    for i, key in enumerate(parsed.previous_signing_keys):
+        where = f"TESSERA['PREVIOUS_SIGNING_KEYS'][{i}]"
+        if _material(key) == signing:
+            messages.append(
+                checks.Error(
+                    f"{where} is the signing key itself.",
+                    hint="A previous key is the one SIGNING_KEY held before the rotation; "
+                    "`manage.py tessera_keygen --rotate` prints both lines.",
+                    id="tessera.E009",
+                )
+            )
+            continue
+        # An HMAC secret is any bytes, so a PEM document would pass for one.
+        looks_pem = _material(key).lstrip().startswith(b"-----BEGIN")
+        symmetric = parsed.algorithm.startswith("HS")
+        problem: str | None = None
+        if symmetric and looks_pem:
+            problem = "a PEM key, not an HMAC secret"
+        else:
+            try:
+                tessera.Verifier.from_key(key, algorithm=parsed.algorithm)
+            except (tessera.ConfigError, TypeError) as e:
+                problem = str(e)
+        if problem is not None:
+            messages.append(
+                checks.Error(
+                    f"{where} is not a {parsed.algorithm} key ({problem}).",
+                    hint="Previous keys must use ALGORITHM; changing the algorithm "
+                    "ends every session.",
+                    id="tessera.E009",
+                )
+            )
+    return messages
+
+
+def _material(key: str | bytes) -> bytes:
+    """The key's bytes; a PEM document without the whitespace around it."""
+    raw = key.encode() if isinstance(key, str) else key
+    return raw.strip() if raw.lstrip().startswith(b"-----BEGIN") else raw

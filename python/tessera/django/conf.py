@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -29,12 +29,14 @@ from django.core.exceptions import ImproperlyConfigured
 #: ``STORE``, a ``postgres://`` URL, replaces the redb file with PostgreSQL.
 DEFAULTS: dict[str, Any] = {
     "SIGNING_KEY": None,
+    "PREVIOUS_SIGNING_KEYS": [],
     "ALGORITHM": "HS256",
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
     "DATABASE_PATH": None,
     "STORE": None,
     "PAT_PREFIX": "tsr_pat_",
+    "PAT_MAX_LIFETIME": None,
     "USER_ID_FIELD": "pk",
     "USER_ID_CLAIM": "user_id",
     "REUSE_GRACE": timedelta(0),
@@ -98,12 +100,14 @@ class TesseraSettings:
     """The validated ``TESSERA`` settings of this process."""
 
     signing_key: str | bytes
+    previous_signing_keys: tuple[str | bytes, ...]
     algorithm: str
     access_lifetime: timedelta
     refresh_lifetime: timedelta
     database_path: Path | None
     store: str | None
     pat_prefix: str
+    pat_max_lifetime: timedelta | None
     user_id_field: str
     user_id_claim: str
     reuse_grace: timedelta
@@ -121,6 +125,7 @@ class TesseraSettings:
         its state (path or store) and events."""
         return {
             "signing_key": self.signing_key,
+            "previous_signing_keys": self.previous_signing_keys,
             "algorithm": self.algorithm,
             "access_lifetime": self.access_lifetime,
             "refresh_lifetime": self.refresh_lifetime,
@@ -198,6 +203,7 @@ def read() -> tuple[TesseraSettings | None, list[Problem]]:
             )
         )
 
+    previous_signing_keys = _previous_keys(reader.value("PREVIOUS_SIGNING_KEYS"), problems)
     store = _store(reader.value("STORE"), problems)
     if store is not None and raw.get("DATABASE_PATH") is not None:
         problems.append(
@@ -210,12 +216,14 @@ def read() -> tuple[TesseraSettings | None, list[Problem]]:
     database_path = None if store else _database_path(reader.value("DATABASE_PATH"), problems)
     parsed = TesseraSettings(
         signing_key=signing_key,
+        previous_signing_keys=previous_signing_keys,
         algorithm=reader.text("ALGORITHM"),
         access_lifetime=reader.duration("ACCESS_TOKEN_LIFETIME", positive=True),
         refresh_lifetime=reader.duration("REFRESH_TOKEN_LIFETIME", positive=True),
         database_path=database_path,
         store=store,
         pat_prefix=reader.text("PAT_PREFIX"),
+        pat_max_lifetime=reader.duration("PAT_MAX_LIFETIME", positive=True, optional=True),
         user_id_field=reader.text("USER_ID_FIELD"),
         user_id_claim=reader.text("USER_ID_CLAIM"),
         reuse_grace=reader.duration("REUSE_GRACE"),
@@ -267,18 +275,48 @@ class _Reader:
             self._bad(key, "True or False")
         return bool(value)
 
-    def duration(self, key: str, *, positive: bool = False) -> timedelta:
+    @overload
+    def duration(
+        self, key: str, *, positive: bool = False, optional: Literal[False] = False
+    ) -> timedelta: ...
+    @overload
+    def duration(
+        self, key: str, *, positive: bool = False, optional: Literal[True]
+    ) -> timedelta | None: ...
+    def duration(
+        self, key: str, *, positive: bool = False, optional: bool = False
+    ) -> timedelta | None:
         value = self.values[key]
+        if value is None and optional:
+            return None
         if isinstance(value, int) and not isinstance(value, bool):
             value = timedelta(seconds=value)
         if not isinstance(value, timedelta):
-            self._bad(key, "a timedelta or a number of seconds")
+            self._bad(key, "a timedelta or a number of seconds" + (" or None" if optional else ""))
             return timedelta(0)
         if value < timedelta(0) or (positive and value == timedelta(0)):
             self._bad(key, "positive" if positive else "zero or more")
         elif value.microseconds:
             self._bad(key, "a whole number of seconds")
         return value
+
+
+def _previous_keys(value: Any, problems: list[Problem]) -> tuple[str | bytes, ...]:
+    if (
+        isinstance(value, str | bytes)
+        or not isinstance(value, list | tuple)
+        or not all(isinstance(k, str | bytes) and k for k in value)
+    ):
+        problems.append(
+            Problem(
+                "tessera.E003",
+                "TESSERA['PREVIOUS_SIGNING_KEYS'] must be a list of keys (non-empty str or "
+                "bytes, the same forms as SIGNING_KEY).",
+                "`manage.py tessera_keygen --rotate` prints the lines for a rotation.",
+            )
+        )
+        return ()
+    return tuple(value)
 
 
 def _database_path(value: Any, problems: list[Problem]) -> Path | None:

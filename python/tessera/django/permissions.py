@@ -6,6 +6,12 @@ itself, so scopes do not restrict them::
     class ProjectsView(APIView):
         permission_classes = [IsAuthenticated, HasScope]
         required_scopes = ["projects:write"]
+
+A PAT created through the host API without a ``scopes`` field is
+unrestricted: it acts with the full rights of its user, as a knox token
+does. The engine keeps scopes as a plain list, so an unrestricted PAT is
+stored with the one reserved scope :data:`UNRESTRICTED_SCOPE`, which the
+API shows as ``"scopes": null`` and refuses in a request.
 """
 
 from __future__ import annotations
@@ -19,12 +25,31 @@ import tessera
 from tessera.django.exceptions import TesseraAPIError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
+#: The scope an unrestricted PAT is stored with. It lies outside what a
+#: site names its scopes (``area:action``), and the host API refuses it in
+#: a request, so only an unrestricted create (or a site's own code, on
+#: purpose) can make such a token.
+UNRESTRICTED_SCOPE = "tessera.unrestricted"
+
+
+def is_unrestricted(scopes: Sequence[str]) -> bool:
+    """Whether a PAT with these stored scopes acts with its user's full rights."""
+    return UNRESTRICTED_SCOPE in scopes
+
+
+def scopes_body(scopes: Sequence[str]) -> list[str] | None:
+    """A PAT's scopes as the host API shows them: None for an unrestricted one."""
+    return None if is_unrestricted(scopes) else list(scopes)
+
 
 class HasScope(BasePermission):
-    """Requires a PAT to hold every scope in the view's ``required_scopes``."""
+    """Requires a PAT to hold every scope in the view's ``required_scopes``,
+    unless it is unrestricted (created without scopes)."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         pat = request.auth
@@ -35,6 +60,8 @@ class HasScope(BasePermission):
             raise ImproperlyConfigured(
                 f"{type(view).__name__} uses HasScope but has no required_scopes list."
             )
+        if is_unrestricted(pat.scopes):
+            return True
         missing = [s for s in required if s not in pat.scopes]
         if missing:
             raise TesseraAPIError(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model, logout
@@ -48,7 +48,7 @@ from tessera.django.exceptions import (
     from_engine,
     validation_error,
 )
-from tessera.django.permissions import DenyPAT
+from tessera.django.permissions import UNRESTRICTED_SCOPE, DenyPAT, scopes_body
 from tessera.django.users import load_user, user_body, user_id_of
 
 __all__ = [
@@ -232,7 +232,12 @@ class MeView(TesseraView):
 
 class AccessTokensView(TesseraView):
     """``GET`` lists the user's PATs (never the token); ``POST {"name",
-    "expires_at"?, "scopes"?}`` → 201 with the token, shown only this once."""
+    "expires_at"?, "scopes"?}`` → 201 with the token, shown only this once.
+    With ``PAT_MAX_LIFETIME`` set, ``expires_at`` defaults to that far ahead
+    and may not lie beyond it.
+
+    Without ``scopes`` the PAT is unrestricted (``"scopes": null``); with
+    ``scopes``, even ``[]``, it may do only what they allow."""
 
     def get_permissions(self) -> list[BasePermission]:
         permissions: list[BasePermission] = list(super().get_permissions())
@@ -254,10 +259,19 @@ class AccessTokensView(TesseraView):
             required=("name",),
             strict=True,
         )
-        expires_at = parse_expiry(data.get("expires_at"))
-        scopes = data.get("scopes") or []
-        if not all(isinstance(s, str) for s in scopes):
-            raise validation_error("scopes: must be a list of strings.")
+        expires_at = limit_pat_lifetime(parse_expiry(data.get("expires_at")))
+        # Absent (or null) scopes: unrestricted; [] restricts to nothing.
+        if "scopes" not in data:
+            scopes = [UNRESTRICTED_SCOPE]
+        else:
+            scopes = data["scopes"]
+            if not all(isinstance(s, str) for s in scopes):
+                raise validation_error("scopes: must be a list of strings.")
+            if UNRESTRICTED_SCOPE in scopes:
+                raise validation_error(
+                    f"scopes: {UNRESTRICTED_SCOPE!r} is reserved; leave out scopes "
+                    "for a token with the user's full rights."
+                )
         try:
             new = get_engine().create_pat(
                 user_id_of(request.user), data["name"], expires_at=expires_at, scopes=scopes
@@ -271,7 +285,7 @@ class AccessTokensView(TesseraView):
             "name": new.name,
             "prefix": new.prefix,
             "token": new.token,
-            "scopes": list(new.scopes),
+            "scopes": scopes_body(new.scopes),
             "created_at": iso(new.created_at),
             "expires_at": iso(new.expires_at),
         }
@@ -531,7 +545,7 @@ def pat_body(pat: tessera.Pat) -> dict[str, Any]:
         "id": pat.id,
         "name": pat.name,
         "prefix": pat.prefix,
-        "scopes": list(pat.scopes),
+        "scopes": scopes_body(pat.scopes),
         "created_at": iso(pat.created_at),
         "expires_at": iso(pat.expires_at),
         "last_used_at": iso(pat.last_used_at),
@@ -563,3 +577,54 @@ def parse_expiry(value: str | None) -> datetime | None:
     if parsed <= datetime.now(timezone.utc):
         raise validation_error("expires_at: must be in the future.")
     return parsed
+
+
+def limit_pat_lifetime(expires_at: datetime | None) -> datetime | None:
+    """Applies ``PAT_MAX_LIFETIME``: no expiry becomes now + the maximum, and
+    a later one is a 400 ``validation_error`` that says the maximum."""
+    maximum = tessera_settings().pat_max_lifetime
+    if maximum is None:
+        return expires_at
+    latest = datetime.now(timezone.utc).replace(microsecond=0) + maximum
+    if expires_at is None:
+        return latest
+    if expires_at > latest:
+        raise validation_error(
+            f"expires_at: must be at most {describe_duration(maximum)} from now "
+            f"(PAT_MAX_LIFETIME), no later than {iso(int(latest.timestamp()))}."
+        )
+    return expires_at
+
+
+def describe_duration(duration: timedelta) -> str:
+    """``90 days``, ``12 hours`` or ``600 seconds``: the largest whole unit."""
+    seconds = int(duration.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}" + ("s" if count != 1 else "")
+    return f"{seconds} seconds"
+
+
+def signup_response(
+    request: Request, user: AbstractBaseUser, status_code: int = status.HTTP_201_CREATED
+) -> Response:
+    """What a site's own sign-up view answers once it has created `user`:
+    a first session, as the login body ``{"tokens": {"access", "refresh"},
+    "user"}`` (the refresh token in the cookie in cookie mode), 201 by default::
+
+        class SignUpView(TesseraView):
+            authentication_classes = ()
+            permission_classes = (AllowAny,)
+
+            def post(self, request):
+                form = SignUpForm(request.data)
+                ...
+                return signup_response(request, form.save())
+
+    The session starts as a login's does: the engine's ``session_issued``
+    audit event, and ``last_login`` when ``UPDATE_LAST_LOGIN`` is set.
+    """
+    response = login_response(request, user)
+    response.status_code = status_code
+    return response

@@ -11,6 +11,7 @@ from typing import ClassVar
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -35,6 +36,12 @@ class PortfolioView(APIView):
     permission_classes = (IsAuthenticated, HasScope)
     required_scopes: ClassVar[list[str]] = ["portfolio:read"]
 
+    @extend_schema(
+        responses=inline_serializer(
+            "Portfolio",
+            {"user": serializers.JSONField(), "projects": ProjectSerializer(many=True)},
+        )
+    )
     def get(self, request: Request) -> Response:
         projects = Project.objects.filter(owner=request.user)
         return Response(
@@ -51,6 +58,7 @@ class ProjectsView(APIView):
     permission_classes = (IsAuthenticated, HasScope)
     required_scopes: ClassVar[list[str]] = ["projects:write"]
 
+    @extend_schema(request=ProjectSerializer, responses={201: ProjectSerializer})
     def post(self, request: Request) -> Response:
         serializer = ProjectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -1,4 +1,5 @@
-"""``manage.py portfolio_demo``: the demo user, a PAT, and curl commands to try.
+"""``manage.py portfolio_demo``: the demo user, a PAT, and curl commands to try,
+plus a staff user for the admin at /admin/.
 
 Run after ``migrate``; safe to run again (the user's password is reset and
 the previous demo PAT revoked). Everything after the line
@@ -16,6 +17,9 @@ EMAIL = "demo@example.com"
 USERNAME = "demo"
 PASSWORD = "portfolio-demo-password"
 PAT_NAME = "demo-cli"
+# The admin shows each user's Tessera sessions and PATs; demo only.
+ADMIN_USERNAME = "demo-admin"
+ADMIN_PASSWORD = "portfolio-admin-password"
 SCOPES = ["portfolio:read", "projects:write"]
 
 
@@ -37,6 +41,13 @@ class Command(BaseCommand):
         user.set_password(PASSWORD)
         user.save()
 
+        staff, _ = model.objects.get_or_create(
+            username=ADMIN_USERNAME, defaults={"email": "admin@example.com"}
+        )
+        staff.is_active = staff.is_staff = staff.is_superuser = True
+        staff.set_password(ADMIN_PASSWORD)
+        staff.save()
+
         engine = get_engine()
         for pat in engine.list_pats(user.pk):
             if pat.name == PAT_NAME:
@@ -55,6 +66,9 @@ class Command(BaseCommand):
         return f"""
 Open {base}/ in a browser: the single-page app (sign in as the demo user).
 Demo user: {EMAIL} / {PASSWORD}  (the sign-in form is {base}/login/)
+Admin: {base}/admin/  (staff user {ADMIN_USERNAME} / {ADMIN_PASSWORD}; a user's page
+  lists their sessions and personal access tokens, and ends them)
+API docs: {base}/api/docs/  (Swagger UI; the OpenAPI schema is {base}/api/schema/)
 Personal access token "{PAT_NAME}" (scopes {", ".join(SCOPES)}), shown only once:
   {pat}
 
