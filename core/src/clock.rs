@@ -22,6 +22,9 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
         match SystemTime::now().duration_since(UNIX_EPOCH) {
+            // Seconds past i64::MAX are 292 billion years away; a clock that
+            // reads them is broken, and the latest time is the safe answer
+            // (every token has expired).
             Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
             // A clock set before 1970 is a host misconfiguration; report the
             // epoch rather than a negative time.

@@ -22,6 +22,7 @@ pub use client::{Access, Refresher, TokenKeeper, Verifier};
 pub use clock::{system_clock, Clock, ManualClock, SharedClock, SystemClock};
 pub use engine::{
     Engine, EngineConfig, Event, EventKind, EventSink, NewPat, Pat, PatConfig, Session, Stats,
+    VerifiedRefresh,
 };
 pub use error::{code_info, CodeInfo, Error, Layer, Result, CATALOG};
 pub use jose::{jws, Algorithm, Key, KeySet, Kid, Limits};

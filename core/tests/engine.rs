@@ -651,3 +651,48 @@ fn no_verification_after_a_logout_returns_succeeds() {
         );
     }
 }
+
+/// A host checks the claims between the two halves of a refresh: nothing
+/// is spent by the first, and the second rotates exactly as `refresh` does.
+#[test]
+fn begin_writes_nothing_and_complete_rotates_once() {
+    let (e, _) = engine();
+    let pair = e.issue("42", no_claims()).unwrap();
+    let before = e.store_transactions();
+    let verified = e.begin_refresh(&pair.refresh).unwrap();
+    assert_eq!(verified.claims().user_id.as_str(), "42");
+    assert_eq!(e.store_transactions(), before, "begin touched the store");
+    // Abandoned after a host's refusal: the token still works.
+    drop(verified);
+    let again = e.begin_refresh(&pair.refresh).unwrap();
+    let next = e.complete_refresh(again).unwrap();
+    e.verify_access(&next.access).unwrap();
+    // The spent token verifies in the first half, and is a replay in the
+    // second, which revokes the family.
+    let replay = e.begin_refresh(&pair.refresh).unwrap();
+    assert_eq!(
+        e.complete_refresh(replay).unwrap_err().code(),
+        "refresh_reused"
+    );
+    assert_eq!(
+        e.verify_access(&next.access).unwrap_err().code(),
+        "token_revoked"
+    );
+    assert_eq!(
+        e.begin_refresh(&pair.access).unwrap_err().code(),
+        "token_wrong_type"
+    );
+}
+
+#[test]
+fn a_refresh_verified_by_another_engine_is_refused() {
+    let (a, _) = engine();
+    let (b, _) = engine();
+    let pair = a.issue("42", no_claims()).unwrap();
+    let verified = a.begin_refresh(&pair.refresh).unwrap();
+    assert_eq!(
+        b.complete_refresh(verified).unwrap_err().code(),
+        "config_invalid"
+    );
+    a.refresh(&pair.refresh).unwrap();
+}

@@ -46,6 +46,26 @@ def test_verify_refresh_does_not_spend_the_token(engine: tessera.Engine) -> None
     engine.refresh(pair.refresh)
 
 
+def test_begin_refresh_spends_nothing_and_completes_once(engine: tessera.Engine) -> None:
+    pair = engine.issue("42", claims={"role": "admin"})
+    pending = engine.begin_refresh(pair.refresh)
+    assert isinstance(pending, tessera.PendingRefresh)
+    assert pending.claims["user_id"] == "42"
+    assert pending.claims["role"] == "admin"
+    assert pending.claims["token_type"] == "refresh"
+    assert "refresh" not in repr(pending) and pair.refresh not in repr(pending)
+    # Nothing spent yet: the token still verifies as the current one.
+    engine.verify_refresh(pair.refresh)
+    new = engine.complete_refresh(pending)
+    assert engine.verify_access(new.access)["sid"] == pending.claims["sid"]
+    with pytest.raises(tessera.ConfigError, match="completed already"):
+        engine.complete_refresh(pending)
+    # The session survives the refused second completion.
+    engine.verify_access(new.access)
+    with pytest.raises(tessera.TokenWrongType):
+        engine.begin_refresh(pair.access)
+
+
 def test_refresh_rotates_within_the_session(engine: tessera.Engine) -> None:
     first = engine.issue("42", claims={"role": "admin"})
     second = engine.refresh(first.refresh)

@@ -14,7 +14,7 @@ use pyo3::types::{PyDict, PyTuple};
 use tessera::{Algorithm, EngineConfig, Key, KeySet, PatConfig, StoreLocation, Validation};
 
 use crate::errors::{self, OrRaise};
-use crate::values::{NewPat, Pat, Session, TokenPair};
+use crate::values::{NewPat, Pat, PendingRefresh, Session, TokenPair};
 use crate::verifier::Verifier;
 use crate::{convert, events, fork};
 
@@ -229,6 +229,26 @@ impl Engine {
     /// once; presenting it again revokes its session (RefreshReused).
     fn refresh(&self, py: Python<'_>, refresh_token: &str) -> PyResult<TokenPair> {
         self.call(py, |e| e.refresh(refresh_token))
+            .map(TokenPair::from)
+    }
+
+    /// Verifies a refresh token (signature and claims) without touching the
+    /// store. A host that checks the claims before the rotation (is the
+    /// token's user still active?) reads them from the result, then calls
+    /// `complete_refresh` with it; nothing is spent until then.
+    fn begin_refresh(&self, py: Python<'_>, refresh_token: &str) -> PyResult<PendingRefresh> {
+        let verified = self.read_call(py, |e| e.begin_refresh(refresh_token))?;
+        let claims = convert::claims_dict(py, self.inner.validation(), verified.claims())?;
+        Ok(PendingRefresh::new(claims, verified))
+    }
+
+    /// Exchanges the refresh token `pending` verified, as `refresh` does.
+    /// A `PendingRefresh` completes once; again is a ConfigError.
+    fn complete_refresh(&self, py: Python<'_>, pending: &PendingRefresh) -> PyResult<TokenPair> {
+        let verified = pending
+            .take()
+            .ok_or_else(|| errors::config(py, "this refresh was completed already"))?;
+        self.call(py, |e| e.complete_refresh(verified))
             .map(TokenPair::from)
     }
 

@@ -24,6 +24,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Engine>()?;
     m.add_class::<verifier::Verifier>()?;
     m.add_class::<values::TokenPair>()?;
+    m.add_class::<values::PendingRefresh>()?;
     m.add_class::<values::Session>()?;
     m.add_class::<values::NewPat>()?;
     m.add_class::<values::Pat>()?;

@@ -4,8 +4,10 @@
 //! `TokenPair.refresh` and `NewPat.token` are readable attributes, and
 //! appear in no `repr`, so that logging a result leaks nothing.
 
+use std::sync::{Mutex, PoisonError};
+
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyDict, PyTuple};
 
 /// An access token and a refresh token from one issue or rotation.
 #[pyclass(frozen, module = "tessera")]
@@ -277,5 +279,49 @@ fn scopes_repr(scopes: &[String]) -> String {
     match items.as_slice() {
         [one] => format!("({one},)"),
         all => format!("({})", all.join(", ")),
+    }
+}
+
+/// A refresh token whose signature and claims verified, not yet exchanged:
+/// what `Engine.begin_refresh` returns. Read `claims`, then rotate with
+/// `Engine.complete_refresh`, once.
+#[pyclass(frozen, module = "tessera")]
+pub(crate) struct PendingRefresh {
+    /// The token's verified claims, under their wire names.
+    #[pyo3(get)]
+    claims: Py<PyDict>,
+    /// Taken by the one completion.
+    verified: Mutex<Option<tessera::VerifiedRefresh>>,
+}
+
+impl PendingRefresh {
+    pub(crate) fn new(claims: Bound<'_, PyDict>, verified: tessera::VerifiedRefresh) -> Self {
+        PendingRefresh {
+            claims: claims.unbind(),
+            verified: Mutex::new(Some(verified)),
+        }
+    }
+
+    /// The verification, for its one completion; `None` once taken.
+    pub(crate) fn take(&self) -> Option<tessera::VerifiedRefresh> {
+        self.verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+}
+
+#[pymethods]
+impl PendingRefresh {
+    fn __repr__(&self) -> String {
+        let done = self
+            .verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none();
+        format!(
+            "PendingRefresh(completed={})",
+            if done { "True" } else { "False" }
+        )
     }
 }

@@ -249,7 +249,8 @@ impl Validation {
                 ));
             }
         }
-        let leeway = i64::try_from(self.leeway).unwrap_or(i64::MAX);
+        let leeway =
+            i64::try_from(self.leeway).map_err(|_| Error::config("leeway is too large"))?;
         if now >= c.exp.saturating_add(leeway) {
             return Err(Error::TokenExpired("token has expired".into()));
         }

@@ -433,6 +433,8 @@ fn storage<E: fmt::Display>(what: &'static str) -> impl Fn(E) -> Error {
     move |e| Error::storage(format!("keeper file: {what}: {e}"))
 }
 
+/// Whole seconds; a margin beyond i64 seconds means "always refresh",
+/// which the largest value does.
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }

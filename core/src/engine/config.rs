@@ -133,6 +133,9 @@ pub(super) struct Settings {
     pub(super) leeway: i64,
 }
 
+/// The longest PAT duration setting: whole seconds of it fit an `i64`.
+const MAX_PAT_DURATION: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 /// Personal access token settings.
 #[non_exhaustive]
 pub struct PatConfig {
@@ -206,7 +209,23 @@ impl PatConfig {
         if self.max_name_chars == 0 || self.max_per_user == 0 || self.max_scope_chars == 0 {
             return Err(Error::config("PAT limits must be positive"));
         }
+        if self.last_used_interval > MAX_PAT_DURATION || self.tombstone_retention > MAX_PAT_DURATION
+        {
+            return Err(Error::config(
+                "PAT durations must be at most a hundred years",
+            ));
+        }
         Ok(())
+    }
+
+    /// `last_used_interval` in whole seconds (bounded by `check`).
+    pub(super) fn last_used_secs(&self) -> i64 {
+        whole_secs(self.last_used_interval)
+    }
+
+    /// `tombstone_retention` in whole seconds (bounded by `check`).
+    pub(super) fn tombstone_secs(&self) -> i64 {
+        whole_secs(self.tombstone_retention)
     }
 
     /// The length of every token with this prefix.
@@ -238,4 +257,11 @@ impl PatConfig {
             None => Sha256::digest(token.as_bytes()).into(),
         }
     }
+}
+
+/// Whole seconds of a duration that [`PatConfig::check`] bounded.
+fn whole_secs(d: Duration) -> i64 {
+    // `check` refuses durations above MAX_PAT_DURATION, whose seconds fit.
+    #[allow(clippy::expect_used)]
+    i64::try_from(d.as_secs()).expect("a checked PAT duration fits i64 seconds")
 }

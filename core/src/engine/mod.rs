@@ -16,4 +16,5 @@ pub use config::{EngineConfig, PatConfig};
 pub use events::{Event, EventKind, EventSink};
 pub use handle::{Engine, Stats};
 pub use pats::{NewPat, Pat};
+pub use rotation::VerifiedRefresh;
 pub use sessions::Session;

@@ -173,7 +173,7 @@ impl Engine {
             .read(|tx| tx.pat(&digest))?
             .ok_or_else(|| Error::PatInvalid("unknown token".into()))?;
         check_usable(&record, now)?;
-        let interval = i64::try_from(self.pat.last_used_interval.as_secs()).unwrap_or(60);
+        let interval = self.pat.last_used_secs();
         if record
             .last_used_at
             .is_none_or(|t| now.saturating_sub(t) >= interval)
@@ -258,7 +258,7 @@ impl Engine {
 
     /// Removes expired tokens and stale tombstones; part of `purge_expired`.
     pub(crate) fn purge_pats(&self, now: i64) -> Result<u64> {
-        let retention = i64::try_from(self.pat.tombstone_retention.as_secs()).unwrap_or(i64::MAX);
+        let retention = self.pat.tombstone_secs();
         let mut removed = 0;
         let mut after = None;
         loop {

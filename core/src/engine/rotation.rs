@@ -19,15 +19,35 @@
 //!   revocation with one point read of the family record, even for tokens
 //!   issued within the same second as a logout.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::events::EventKind;
 use super::handle::Engine;
 use super::session_cache::Lookup;
 use super::state::{blacklisted, check_not_revoked, check_user_mark, live_family, revoke_family};
-use crate::claims::{Claims, FamilyId, Jti, TokenPair, TokenType, UserId};
+use crate::claims::{Claims, FamilyId, Jti, Jwt, TokenPair, TokenType, UserId};
 use crate::error::{Error, Result};
 use crate::store::records::{jti_key, Digest32, FamilyRecord, FamilyState, Id16, RevokeReason};
+
+/// A refresh token whose signature and claims verified, not yet
+/// exchanged: see [`Engine::begin_refresh`]. Only the engine makes one.
+#[derive(Debug)]
+pub struct VerifiedRefresh {
+    claims: Claims,
+    /// When it verified; the rotation is dated the same.
+    now: i64,
+    /// The keys and rules that verified it: only their engine may rotate it.
+    verified_by: Arc<Jwt>,
+}
+
+impl VerifiedRefresh {
+    /// The token's verified claims.
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+}
 
 /// What a rotation transaction decided.
 enum Rotation {
@@ -178,17 +198,47 @@ impl Engine {
     /// its user logged out everywhere after it was issued: it starts a new
     /// family and its jti is blacklisted.
     pub fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
+        let verified = self.begin_refresh(refresh_token)?;
+        self.complete_refresh(verified)
+    }
+
+    /// The first half of [`Engine::refresh`]: verifies the token's signature
+    /// and claims, and nothing else. A host that must check the claims
+    /// before the rotation (is the token's user still active?) reads them
+    /// here, then rotates with [`Engine::complete_refresh`]; the token is
+    /// verified once for both, and nothing is written until the second.
+    pub fn begin_refresh(&self, refresh_token: &str) -> Result<VerifiedRefresh> {
         let now = self.clock.now();
-        let claims = match self
+        match self
             .jwt
             .verify(refresh_token, Some(TokenType::Refresh), now)
         {
-            Ok(c) => c,
+            Ok(claims) => Ok(VerifiedRefresh {
+                claims,
+                now,
+                verified_by: Arc::clone(&self.jwt),
+            }),
             Err(e) => {
                 self.report(&e, now, None, None);
-                return Err(e);
+                Err(e)
             }
-        };
+        }
+    }
+
+    /// The second half of [`Engine::refresh`]: the single-use exchange of a
+    /// token [`Engine::begin_refresh`] verified, with reuse detection.
+    /// `verified` is consumed, so one verification rotates at most once.
+    pub fn complete_refresh(&self, verified: VerifiedRefresh) -> Result<TokenPair> {
+        let VerifiedRefresh {
+            claims,
+            now,
+            verified_by,
+        } = verified;
+        if !Arc::ptr_eq(&verified_by, &self.jwt) {
+            return Err(Error::config(
+                "this refresh token was verified by another engine",
+            ));
+        }
         let key = jti_key(claims.jti.as_str());
         let family = match &claims.family {
             Some(f) => f.clone(),

@@ -70,7 +70,9 @@ pub(super) fn check_not_revoked(tx: &dyn ReadTx, claims: &Claims) -> Result<()> 
 /// out everywhere at or after its `iat`.
 pub(super) fn check_user_mark(tx: &dyn ReadTx, user: &str, iat: Option<i64>) -> Result<()> {
     match tx.user_revoked(user)? {
-        Some(mark) if iat.unwrap_or(0) <= mark => Err(Error::TokenRevoked(
+        // A token without `iat` could have been issued at any time before
+        // the mark, so any mark revokes it.
+        Some(mark) if iat.is_none_or(|iat| iat <= mark) => Err(Error::TokenRevoked(
             "the user logged out everywhere after this token was issued".into(),
         )),
         _ => Ok(()),

@@ -672,8 +672,12 @@ impl Key {
 
     fn with_thumbprint(alg: Algorithm, material: Material) -> Key {
         let mut key = Key::assemble(Kid(String::new()), alg, material);
-        // Asymmetric material always has thumbprint members.
-        let kid = key.thumbprint().unwrap_or_default();
+        // `with_thumbprint` is only called with asymmetric material, which
+        // always has thumbprint members.
+        #[allow(clippy::expect_used)]
+        let kid = key
+            .thumbprint()
+            .expect("asymmetric material has a thumbprint");
         key.kid = Kid(kid);
         key.header_b64 = header_b64(alg, &key.kid);
         key
@@ -726,18 +730,21 @@ fn rsa_public(n: &[u8], e: &[u8]) -> Result<Material> {
 /// A kid for an HMAC secret: a keyed hash, so it reveals nothing about the
 /// secret that a signed token does not already.
 fn hmac_kid(secret: &[u8]) -> Kid {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret)
-        .unwrap_or_else(|_| HmacSha256::new(&Default::default()));
+    #[allow(clippy::expect_used)]
+    let mut mac =
+        <HmacSha256 as KeyInit>::new_from_slice(secret).expect("HMAC takes a key of any length");
     mac.update(b"tessera kid v1");
     let tag = mac.finalize().into_bytes();
     Kid(format!("hs-{}", b64::encode(&tag[..12])))
 }
 
 fn header_b64(alg: Algorithm, kid: &Kid) -> String {
+    // Serialising a JSON value built here, with string keys, cannot fail.
+    #[allow(clippy::expect_used)]
     let header = serde_json::to_string(&json!({
         "alg": alg.name(), "kid": kid.as_str(), "typ": "JWT",
     }))
-    .unwrap_or_default();
+    .expect("a JSON object serialises");
     b64::encode(header.as_bytes())
 }
 

@@ -52,7 +52,7 @@ impl fmt::Display for StoreLocation {
             StoreLocation::File(path) => write!(f, "{}", path.display()),
             StoreLocation::Postgres(url) => {
                 let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-                let rest = rest.split('?').next().unwrap_or_default();
+                let rest = rest.split_once('?').map_or(rest, |(before, _)| before);
                 let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
                 let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
                 write!(f, "{scheme}://{host}{path}")

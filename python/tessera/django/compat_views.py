@@ -32,7 +32,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 import tessera
 from tessera.django import simplejwt
 from tessera.django.conf import tessera_settings
-from tessera.django.engine import get_engine, get_verifier
+from tessera.django.engine import get_engine
 from tessera.django.exceptions import TesseraAPIError
 from tessera.django.users import load_user, user_id_of
 
@@ -143,9 +143,10 @@ class TokenRefreshView(SimpleJWTView):
         token = body.validated_data["refresh"]
         engine = get_engine()
         try:
-            claims = get_verifier().verify(token, "refresh")
+            pending = engine.begin_refresh(token)
         except tessera.TesseraError as e:
             raise token_error(e) from None
+        claims = pending.claims
         if simplejwt.blacklisted(claims):
             raise TokenNotValid("Token is blacklisted")
         try:
@@ -155,7 +156,7 @@ class TokenRefreshView(SimpleJWTView):
                 "No active account found for the given token.", "no_active_account"
             ) from None
         try:
-            pair = engine.refresh(token)
+            pair = engine.complete_refresh(pending)
         except tessera.TesseraError as e:
             raise token_error(e) from None
         return Response({"access": pair.access, "refresh": pair.refresh})

@@ -41,7 +41,7 @@ import tessera
 from tessera.django import simplejwt
 from tessera.django.authentication import JWTAuthentication, PATAuthentication
 from tessera.django.conf import OPT_IN_HEADER, OPT_IN_VALUE, tessera_settings
-from tessera.django.engine import get_engine, get_verifier
+from tessera.django.engine import get_engine
 from tessera.django.exceptions import (
     TesseraAPIError,
     exception_handler,
@@ -136,25 +136,17 @@ class RefreshView(TesseraView):
             raise validation_error("refresh: This field is required.")
 
         engine = get_engine()
-        # The user is checked before the rotation, as simplejwt does. Its id
-        # comes from the stateless verifier (signature and claims, no
-        # store); a token it refuses goes straight to engine.refresh, which
-        # refuses it too and reports why, once.
+        # The user is checked before the rotation, as simplejwt does, on the
+        # claims of the one verification that the rotation then completes.
         try:
-            claims: dict[str, Any] | None = get_verifier().verify(token, "refresh")
-        except tessera.TesseraError:
-            claims = None
-        if claims is not None:
-            if simplejwt.blacklisted(claims):
-                raise TesseraAPIError("token_revoked", status_code=status.HTTP_401_UNAUTHORIZED)
-            check_session_user(engine, claims, token)
+            pending = engine.begin_refresh(token)
+        except tessera.TesseraError as e:
+            raise from_engine(e) from None
+        if simplejwt.blacklisted(pending.claims):
+            raise TesseraAPIError("token_revoked", status_code=status.HTTP_401_UNAUTHORIZED)
+        check_session_user(engine, pending.claims, token)
         try:
-            pair = engine.refresh(token)
-            if claims is None:
-                # Refused a moment before and accepted now (its nbf passed
-                # in between): its user is checked all the same.
-                claims = get_verifier().verify_access(pair.access)
-                check_session_user(engine, claims, pair.refresh)
+            pair = engine.complete_refresh(pending)
         except tessera.TesseraError as e:
             raise from_engine(e) from None
         response = Response({"access": pair.access, "refresh": pair.refresh})

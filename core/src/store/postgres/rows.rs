@@ -132,6 +132,8 @@ pub(super) fn pat_from_row(row: &Row) -> Result<PatRecord> {
     })
 }
 
+/// A row limit as PostgreSQL's `bigint`: one beyond it means "no limit",
+/// which `i64::MAX` rows is.
 pub(super) fn limit_param(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }

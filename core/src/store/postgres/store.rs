@@ -806,7 +806,7 @@ impl<C: GenericClient> ReadTx for Session<'_, C> {
             .ok_or_else(|| Error::storage("the statistics query returned no row"))?;
         let count = |i: usize| -> Result<u64> {
             let n: i64 = col(row, i)?;
-            Ok(u64::try_from(n).unwrap_or(0))
+            u64::try_from(n).map_err(|_| Error::storage("corrupt row: a negative count"))
         };
         Ok(StoreStats {
             refresh_records: count(0)?,
