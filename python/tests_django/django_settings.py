@@ -19,3 +19,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 SIMPLE_JWT = {"ALGORITHM": "HS256", "USER_ID_FIELD": "id", "USER_ID_CLAIM": "user_id"}
 ROOT_URLCONF = "host_urls"
+# A proxy of User with a default manager of its own, which tests swap in as
+# AUTH_USER_MODEL (a proxy needs no table of its own).
+INSTALLED_APPS = [*INSTALLED_APPS, "custom_users"]
