@@ -71,3 +71,18 @@ def test_what_a_request_does_to_its_user_stays_in_that_request(
     assert "related" not in third._state.fields_cache
     assert third._state.db == "default"
     assert not third._state.adding
+
+
+def test_a_user_that_cannot_be_pickled_is_served_but_not_cached(
+    cached: None,
+    user: AbstractBaseUser,
+    monkeypatch: pytest.MonkeyPatch,
+    django_assert_num_queries: Any,
+) -> None:
+    def refuse(self: object) -> object:
+        raise TypeError("not picklable")
+
+    monkeypatch.setattr(type(user), "__getstate__", refuse)
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            assert load_user(user.pk).pk == user.pk

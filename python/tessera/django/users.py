@@ -12,17 +12,19 @@ With the cache off (the default) every authenticated request reads the
 user row, so deactivating or deleting a user takes effect at once
 everywhere. With ``USER_CACHE_TTL`` set, a process reuses an active user
 for that long: saves and deletes in the same process clear the cache at
-once, other processes see them within the TTL. The cache holds a private
-copy of the user as the manager returned it, and each request gets its own
-deep copy of that, so nothing a view does to ``request.user`` (or to a
-mutable value on it) leaks into another request. A forked child inherits
-the cache: it holds plain model instances, and the TTL, on the monotonic
-clock, keeps counting from the moment the parent read the row.
+once, other processes see them within the TTL. The cache holds the user
+as the manager returned it, pickled (Django's supported way to serialise a
+model instance, annotations included); each request unpickles its own
+instance, so nothing a view does to ``request.user``, or to a mutable
+value on it, reaches another request. Bytes are also what a forked child
+inherits safely; the TTL, on the monotonic clock, keeps counting there
+from the moment the parent read the row.
 """
 
 from __future__ import annotations
 
-import copy
+import contextlib
+import pickle
 import time
 from typing import Any
 
@@ -34,9 +36,9 @@ from rest_framework import status
 from tessera.django.conf import tessera_settings
 from tessera.django.exceptions import TesseraAPIError
 
-# str(user id) -> (monotonic deadline, the user as the manager returned it).
-# Invariant: no request ever holds one of these instances, only copies.
-_cache: dict[str, tuple[float, AbstractBaseUser]] = {}
+# str(user id) -> (monotonic deadline, the user as the manager returned it,
+# pickled). Bytes, so no request can hold, or change, what is cached.
+_cache: dict[str, tuple[float, bytes]] = {}
 
 
 def load_user(user_id: object) -> AbstractBaseUser:
@@ -50,7 +52,9 @@ def load_user(user_id: object) -> AbstractBaseUser:
     if ttl:
         hit = _cache.get(key)
         if hit is not None and hit[0] > time.monotonic():
-            return copy.deepcopy(hit[1])
+            # Bytes this process pickled itself; nothing else writes here.
+            cached: AbstractBaseUser = pickle.loads(hit[1])
+            return cached
 
     # The documented way for code that serves any model: its default
     # manager, custom or not.
@@ -62,7 +66,9 @@ def load_user(user_id: object) -> AbstractBaseUser:
     if not getattr(user, "is_active", True):
         raise TesseraAPIError("user_inactive", status_code=status.HTTP_401_UNAUTHORIZED)
     if ttl:
-        _cache[key] = (time.monotonic() + ttl, copy.deepcopy(user))
+        # A manager that attaches something unpicklable: that user is not cached.
+        with contextlib.suppress(pickle.PicklingError, TypeError, AttributeError):
+            _cache[key] = (time.monotonic() + ttl, pickle.dumps(user, pickle.HIGHEST_PROTOCOL))
     return user
 
 
