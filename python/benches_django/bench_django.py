@@ -11,8 +11,10 @@ One run, one process, the Django test client, one SQLite database file:
 2. Authentication overhead of a GET: the same trivial DRF view behind
    Tessera's PATAuthentication, behind knox's TokenAuthentication, and with
    no authentication at all; overhead = authenticated time - bare time.
-   Tessera is timed reading the user row (USER_CACHE_TTL off, the default)
-   and with the row cached. The authenticate() calls alone are timed too.
+   Tessera is timed reading the user row (USER_CACHE_TTL off, the default),
+   taking turns with knox, and then, in a phase of its own (a change of
+   settings reopens the engine), with the row cached. The authenticate()
+   calls alone are timed too.
 
 Contenders take turns (round by round for refreshes, request by request for
 GETs) so that drifting machine load hits all of them alike.
@@ -161,7 +163,6 @@ def main() -> None:
     from rest_framework_simplejwt.tokens import RefreshToken
     from tessera.django.authentication import PATAuthentication
     from tessera.django.engine import close_engine, get_engine
-    from tessera.django.users import forget_users
 
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("bench", "bench@example.com", "pw")
@@ -237,46 +238,60 @@ def main() -> None:
     # Requests are timed one by one, each authenticated one right after an
     # unauthenticated one: its overhead is the median difference between the
     # two, so drifting load cancels out. Calls of authenticate() alone take
-    # turns in a loop of their own. Everything runs with the user cache on;
-    # "miss" empties it first, which is the path taken with the cache off
-    # (plus storing the row, a few microseconds).
-    def nothing() -> None:
-        pass
-
+    # turns in a loop of their own. knox and the default PAT path
+    # (USER_CACHE_TTL off) take turns under the default settings; the cached
+    # PAT path runs under a TTL of its own, in a phase after them, since
+    # changing settings reopens the engine.
     bare = get("/bare/", {})
-    requests: dict[str, tuple[Callable[[], None], Callable[[], object]]] = {
-        "knox": (nothing, get("/knox/", knox_header)),
-        "pat": (forget_users, get("/pat/", pat_header)),
-        "pat_cached": (nothing, get("/pat/", pat_header)),
-    }
-    calls: dict[str, tuple[Callable[[], None], Callable[[], object]]] = {
-        "knox_call": (nothing, lambda: knox_auth.authenticate(knox_request)),
-        "pat_call": (forget_users, lambda: pat_auth.authenticate(pat_request)),
-        "pat_cached_call": (nothing, lambda: pat_auth.authenticate(pat_request)),
-    }
-    auth: dict[str, list[float]] = {"bare": []}
-    auth.update({name: [] for name in (*requests, *calls)})
+    phases: list[tuple[dict[str, Any], dict[str, Callable[[], object]]]] = [
+        (
+            dict(settings.TESSERA),
+            {
+                "knox": get("/knox/", knox_header),
+                "pat": get("/pat/", pat_header),
+                "knox_call": lambda: knox_auth.authenticate(knox_request),
+                "pat_call": lambda: pat_auth.authenticate(pat_request),
+            },
+        ),
+        (
+            {**settings.TESSERA, "USER_CACHE_TTL": 30},
+            {
+                "pat_cached": get("/pat/", pat_header),
+                "pat_cached_call": lambda: pat_auth.authenticate(pat_request),
+            },
+        ),
+    ]
+    auth: dict[str, list[float]] = {}
 
-    def timed(prepare: Callable[[], None], one: Callable[[], object]) -> float:
-        prepare()
+    def timed(one: Callable[[], object]) -> float:
         start = time.perf_counter()
         one()
         return time.perf_counter() - start
 
-    with override_settings(TESSERA={**settings.TESSERA, "USER_CACHE_TTL": 30}):
-        for prepare, one in (*requests.values(), *calls.values(), (nothing, bare)):
-            for _ in range(20):  # warm-up: engine open, pat_used write, caches
-                timed(prepare, one)
-        for i in range(args.requests):
-            for name, (prepare, one) in requests.items():
-                auth["bare"].append(timed(nothing, bare))
-                auth[name].append(timed(prepare, one))
-            if (i + 1) % (args.requests // 4 or 1) == 0:
-                print(f"auth requests: {i + 1}/{args.requests}", file=sys.stderr)
-        for _ in range(args.requests):
-            for name, (prepare, one) in calls.items():
-                auth[name].append(timed(prepare, one))
-        close_engine()
+    for options, contenders in phases:
+        requests = {k: v for k, v in contenders.items() if not k.endswith("_call")}
+        calls = {k: v for k, v in contenders.items() if k.endswith("_call")}
+        for name in requests:
+            auth[name], auth[f"{name}_bare"] = [], []
+        for name in calls:
+            auth[name] = []
+        with override_settings(TESSERA=options):
+            for one in (*contenders.values(), bare):
+                for _ in range(20):  # warm-up: engine open, pat_used write, caches
+                    timed(one)
+            for i in range(args.requests):
+                for name, one in requests.items():
+                    auth[f"{name}_bare"].append(timed(bare))
+                    auth[name].append(timed(one))
+                if (i + 1) % (args.requests // 4 or 1) == 0:
+                    print(
+                        f"auth requests {', '.join(requests)}: {i + 1}/{args.requests}",
+                        file=sys.stderr,
+                    )
+            for _ in range(args.requests):
+                for name, one in calls.items():
+                    auth[name].append(timed(one))
+            close_engine()
     load_at_end = os.getloadavg()
 
     report = render(args, refresh_rounds, auth, load_at_start, load_at_end)
@@ -304,9 +319,7 @@ def render(
 
     def overhead(key: str) -> float:
         """Median of (authenticated - the bare request just before it)."""
-        offset = ("knox", "pat", "pat_cached").index(key)
-        bare = auth["bare"][offset::3]
-        return med([a - b for a, b in zip(auth[key], bare, strict=True)])
+        return med([a - b for a, b in zip(auth[key], auth[f"{key}_bare"], strict=True)])
 
     packages = (
         "Django",
@@ -360,7 +373,8 @@ def render(
         "| authentication | per request | overhead | knox ÷ this | `authenticate()` alone "
         "| knox ÷ this |",
         "|---|---:|---:|---:|---:|---:|",
-        f"| none | {us(med(auth['bare']))} | | | | |",
+        f"| none | {us(med([t for k, v in auth.items() if k.endswith('_bare') for t in v]))} "
+        "| | | | |",
     ]
     knox_over, knox_call = overhead("knox"), med(auth["knox_call"])
     for key, label in (

@@ -21,3 +21,6 @@ SIMPLE_JWT = {"ALGORITHM": "HS256", "USER_ID_FIELD": "id", "USER_ID_CLAIM": "use
 ROOT_URLCONF = "host_urls"
 # The example turns cookie mode on; the suite tests it where it sets it.
 TESSERA = {k: v for k, v in TESSERA.items() if k != "REFRESH_COOKIE"}  # noqa: F405
+# A proxy of User with a default manager of its own, which tests swap in as
+# AUTH_USER_MODEL (a proxy needs no table of its own).
+INSTALLED_APPS = [*INSTALLED_APPS, "custom_users"]

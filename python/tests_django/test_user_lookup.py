@@ -1,29 +1,22 @@
-"""The compiled user lookup: exactly what ``manager.get(field=value)`` returns."""
+"""The user lookup: what the user model's default manager returns for
+``USER_ID_FIELD``, refused when missing or inactive."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import Group
-from django.db import connections
 from django.db.models import Value
-from tessera.django import users
+from rest_framework.test import APIClient
+from tessera.django.engine import get_engine
 from tessera.django.exceptions import TesseraAPIError
 from tessera.django.users import load_user
 
+from support import assert_error, bearer
+
 User = get_user_model()
-
-
-@pytest.fixture(autouse=True)
-def fresh_lookups() -> Iterator[None]:
-    users.forget_lookups()
-    yield
-    users.forget_lookups()
 
 
 def same_row(a: Any, b: Any) -> None:
@@ -33,98 +26,58 @@ def same_row(a: Any, b: Any) -> None:
     assert (a._state.db, a._state.adding) == (b._state.db, b._state.adding)
 
 
+def user_id_field(settings: Any, field: str) -> None:
+    settings.TESSERA = {**settings.TESSERA, "USER_ID_FIELD": field}
+
+
 @pytest.mark.parametrize(
     ("field", "attr"), [("pk", "pk"), ("email", "email"), ("username", "username")]
 )
-def test_the_compiled_lookup_returns_the_orm_row(
-    user: AbstractBaseUser, django_assert_num_queries: Any, field: str, attr: str
+def test_each_user_id_field_finds_the_managers_row(
+    settings: Any, user: AbstractBaseUser, django_assert_num_queries: Any, field: str, attr: str
 ) -> None:
+    user_id_field(settings, field)
     value = getattr(user, attr)
     expected = User._default_manager.get(**{field: value})
-    for _ in range(2):  # the first call compiles, the second reuses it
-        with django_assert_num_queries(1):
-            found = users._get(User, field, value)
-        same_row(found, expected)
-    assert users._lookups[(User, field, "default")] is not None, "the ORM ran instead"
+    with django_assert_num_queries(1):
+        found = load_user(value)
+    same_row(found, expected)
 
 
 def test_values_are_converted_as_the_orm_converts_them(user: AbstractBaseUser) -> None:
     user.last_login = user.date_joined
     user.save()
-    for _ in range(2):  # the first call finds the converters, the second reuses them
-        found = users._get(User, "pk", str(user.pk))  # a string id, as in a token
-        same_row(found, User._default_manager.get(pk=user.pk))
-        assert found.last_login == user.date_joined  # a datetime again, not SQLite's text
+    found = load_user(str(user.pk))  # a string id, as in a token
+    same_row(found, User._default_manager.get(pk=user.pk))
+    assert found.last_login == user.date_joined  # a datetime again, not SQLite's text
 
 
-@pytest.mark.django_db(transaction=True)
-def test_each_threads_connection_gets_its_own_converters() -> None:
-    user = User.objects.create_user("bob", "bob@example.com", "pw")
-    user.last_login = user.date_joined
-    user.save()
-    seen: list[tuple[Any, Any]] = []
-
-    def lookup() -> None:
-        try:
-            found = users._get(User, "pk", user.pk)
-            seen.append((found, connections["default"]))
-        finally:
-            connections["default"].close()
-
-    here = users._get(User, "pk", user.pk)
-    thread = threading.Thread(target=lookup)
-    thread.start()
-    thread.join()
-    [(there, their_connection)] = seen
-    assert there.last_login == here.last_login == user.date_joined
-    ours = connections["default"]
-    assert their_connection is not ours
-    compiled = users._lookups[(User, "pk", "default")]
-    for conn in (ours, their_connection):
-        compiler, _ = getattr(conn, users._CONVERTERS)[compiled]
-        # Each cache holds its own connection's compiler, and lives (and
-        # dies) with that connection object.
-        assert compiler.connection is conn
-
-
-@pytest.mark.parametrize(
-    ("value", "error"),
-    [("no-such-user", User.DoesNotExist), (10**6, User.DoesNotExist), ("abc", ValueError)],
-)
-def test_misses_raise_what_the_orm_raises(
-    user: AbstractBaseUser, value: object, error: type[Exception]
+@pytest.mark.parametrize(("field", "value"), [("username", "no-such-user"), ("pk", 10**6)])
+def test_a_missing_user_is_user_not_found(
+    settings: Any, user: AbstractBaseUser, field: str, value: object
 ) -> None:
-    field = "username" if value == "no-such-user" else "pk"
-    users._get(User, field, getattr(user, field))  # compiled
-    with pytest.raises(error):
-        users._get(User, field, value)
+    user_id_field(settings, field)
+    with pytest.raises(TesseraAPIError) as info:
+        load_user(value)
+    assert info.value.code == "user_not_found"
 
 
-def test_two_rows_raise_multiple_objects_returned(db: None) -> None:
-    # email is not unique: the compiled path must leave the error to the ORM.
+@pytest.mark.parametrize("value", ["abc", "", None, [1], {"pk": 1}])
+def test_a_value_the_field_cannot_hold_is_user_not_found(
+    user: AbstractBaseUser, value: object
+) -> None:
+    with pytest.raises(TesseraAPIError) as info:
+        load_user(value)
+    assert info.value.code == "user_not_found"
+
+
+def test_two_rows_are_never_taken_for_one_user(settings: Any, db: None) -> None:
+    # email is not unique: the lookup must not pick one of the two.
+    user_id_field(settings, "email")
     User.objects.create_user("a", "same@example.com", "x")
     User.objects.create_user("b", "same@example.com", "x")
     with pytest.raises(User.MultipleObjectsReturned):
-        users._get(User, "email", "same@example.com")
-
-
-def test_a_manager_that_annotates_is_left_to_the_orm(
-    monkeypatch: pytest.MonkeyPatch, user: AbstractBaseUser
-) -> None:
-    manager = type(User._default_manager)
-    original = manager.get_queryset
-    monkeypatch.setattr(
-        manager, "get_queryset", lambda self: original(self).annotate(marker=Value(7))
-    )
-    found = users._get(User, "pk", user.pk)
-    assert users._lookups[(User, "pk", "default")] is None
-    assert found.marker == 7  # type: ignore[attr-defined]
-    same_row(found, User._default_manager.get(pk=user.pk))
-
-
-def test_other_models_work_too(db: None) -> None:
-    group = Group.objects.create(name="ops")
-    same_row(users._get(Group, "name", "ops"), group)
+        load_user("same@example.com")
 
 
 def test_load_user_refuses_inactive_and_missing_users(user: AbstractBaseUser) -> None:
@@ -138,3 +91,51 @@ def test_load_user_refuses_inactive_and_missing_users(user: AbstractBaseUser) ->
         with pytest.raises(TesseraAPIError) as info:
             load_user(missing)
         assert info.value.code == "user_not_found"
+
+
+@pytest.mark.parametrize("ttl", [0, 30])
+def test_the_default_managers_annotations_reach_the_user(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, user: AbstractBaseUser, ttl: int
+) -> None:
+    settings.TESSERA = {**settings.TESSERA, "USER_CACHE_TTL": ttl}
+    manager = type(User._default_manager)
+    original = manager.get_queryset
+    monkeypatch.setattr(
+        manager, "get_queryset", lambda self: original(self).annotate(marker=Value(7))
+    )
+    for _ in range(2):  # with the cache on, the second comes from it
+        found = load_user(user.pk)
+        assert found.marker == 7  # type: ignore[attr-defined]
+        same_row(found, User._default_manager.get(pk=user.pk))
+
+
+@pytest.mark.parametrize("ttl", [0, 30])
+def test_a_custom_default_managers_filter_applies(
+    settings: Any, db: None, api: APIClient, ttl: int
+) -> None:
+    shown = User.objects.create_user("carol", "carol@example.com", "pw")
+    hidden = User.objects.create_user("hidden-dave", "dave@example.com", "pw")
+    # A proxy of User whose default manager hides ``hidden-*`` (auth.User's
+    # own managers are unavailable from here on).
+    settings.AUTH_USER_MODEL = "custom_users.VisibleUser"
+    settings.TESSERA = {**settings.TESSERA, "USER_CACHE_TTL": ttl}
+    model = get_user_model()
+    assert model._meta.label == "custom_users.VisibleUser"
+    assert type(load_user(shown.pk)) is model
+
+    # The row exists and is active, but the site's manager does not show it.
+    for _ in range(2):
+        with pytest.raises(TesseraAPIError) as info:
+            load_user(hidden.pk)
+        assert info.value.code == "user_not_found"
+
+    engine = get_engine()
+    response = api.get("/api/v1/me/", **bearer(engine.create_pat(shown.pk, "ci").token))
+    assert response.status_code == 200, response.content
+    assert response.json()["username"] == "carol"
+    hidden_pat = engine.create_pat(hidden.pk, "ci").token
+    assert_error(api.get("/api/v1/me/", **bearer(hidden_pat)), 401, "user_not_found")
+
+    # Once the manager shows the user again, so does Tessera.
+    model._base_manager.filter(pk=hidden.pk).update(username="dave")
+    assert api.get("/api/v1/me/", **bearer(hidden_pat)).status_code == 200

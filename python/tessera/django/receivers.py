@@ -21,7 +21,6 @@ def _on_setting_changed(setting: str, **kwargs: Any) -> None:
         engine.close_engine()
         conf.reset()
         users.forget_users()
-        users.forget_lookups()
 
 
 def _on_user_changed(**kwargs: Any) -> None:
