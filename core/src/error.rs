@@ -213,7 +213,7 @@ pub const CATALOG: &[CodeInfo] = &[
     code("invalid_credentials", 401, Layer::Http, "no active account with these credentials"),
     code("user_inactive", 401, Layer::Http, "the token's user is inactive"),
     code("user_not_found", 401, Layer::Http, "the token's user no longer exists"),
-    code("not_authenticated", 401, Layer::Http, "no credentials were sent"),
+    code("not_authenticated", 401, Layer::Http, "no credentials were sent (a 403 where a view takes only a Django session, which has no challenge to send)"),
     code("permission_denied", 403, Layer::Http, "the credentials do not allow this request"),
     code("pat_not_allowed", 403, Layer::Http, "a personal access token cannot be used here"),
     code("not_found", 404, Layer::Http, "no such resource"),

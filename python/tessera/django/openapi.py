@@ -31,7 +31,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from tessera.django.conf import tessera_settings
-from tessera.django.exceptions import MESSAGES
+from tessera.django.exceptions import MESSAGES, STATUS
 
 __all__ = ["JWTScheme", "PATScheme"]
 
@@ -219,7 +219,19 @@ _AUTHENTICATED = {401: _BEARER_401, **_STORE}
 
 
 def errors(codes: dict[int, tuple[str, ...]]) -> dict[int, OpenApiResponse]:
-    """One response per status: the error body, its codes listed, one example each."""
+    """One response per status: the error body, its codes listed, one example each.
+
+    Each code must be one the catalog answers with that status, except an
+    engine code about a token sent in the body (not the request's
+    credential), which is a 400, and ``not_authenticated`` where only a
+    Django session authenticates, which DRF answers with a 403."""
+    for status, names in codes.items():
+        for code in names:
+            expected = STATUS.get(code)
+            body_token = status == 400 and expected == 401
+            session_only = status == 403 and code == "not_authenticated"
+            if expected != status and not (body_token or session_only):
+                raise ValueError(f"{code} is a {expected} in tessera.ERROR_CATALOG, not a {status}")
     return {
         status: OpenApiResponse(
             response=ErrorBody,
