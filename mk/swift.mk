@@ -56,7 +56,7 @@ swift-bindings: uniffi-library
 		'enum TesseraError: Swift.Error' 'public func code() -> String' 'public enum Access' \
 		'public struct EngineConfig' 'public struct TokenPair' 'public struct Claims' \
 		'public struct Session' 'public struct NewPat' 'public struct Pat' \
-		'public func errorCatalog() -> [ErrorCode]' 'case RandomFailed(detail: String)' \
+		'public func errorCatalog() -> [ErrorCode]' 'case RandomFailed(' \
 		'import tesseraFFI'; do \
 		grep -qF "$$decl" $(SWIFT_GEN) || { echo "swift-bindings: tessera.swift lacks: $$decl"; missing=1; }; \
 	done; \
