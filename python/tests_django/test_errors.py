@@ -150,9 +150,9 @@ def test_statuses_and_messages_follow_the_catalog() -> None:
             tessera.ConfigError,
         ):
             err = from_engine(cls("detail"))
-            assert err.status_code == dict(
-                (c, s) for c, s, _, _ in tessera.ERROR_CATALOG
-            )[cls.code], cls
+            assert (
+                err.status_code == dict((c, s) for c, s, _, _ in tessera.ERROR_CATALOG)[cls.code]
+            ), cls
     with pytest.raises(ValueError, match="not a code"):
         TesseraAPIError("no_such_code")
 
