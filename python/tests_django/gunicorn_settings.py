@@ -1,14 +1,17 @@
 """The example site's settings plus a header naming the worker that answered,
-so the multi-process tests can tell gunicorn's workers apart."""
+so the multi-process tests can tell gunicorn's workers apart, and any
+TESSERA keys a test passes as JSON in TESSERA_TEST_SETTINGS."""
 
+import json
 import os
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from portfolio_site.settings import *  # noqa: F403
-from portfolio_site.settings import MIDDLEWARE
+from portfolio_site.settings import MIDDLEWARE, TESSERA
 
 MIDDLEWARE = [*MIDDLEWARE, "gunicorn_settings.worker_pid"]
+TESSERA = {**TESSERA, **json.loads(os.environ.get("TESSERA_TEST_SETTINGS", "{}"))}
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 
 

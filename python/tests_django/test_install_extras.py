@@ -16,7 +16,7 @@ def extras() -> dict[str, dict[str, Requirement]]:
     found: dict[str, dict[str, Requirement]] = {}
     for line in importlib.metadata.requires("tessera") or []:
         requirement = Requirement(line)
-        extra = re.search(r"extra == ['\"](\w+)['\"]", str(requirement.marker))
+        extra = re.search(r"extra == ['\"]([\w-]+)['\"]", str(requirement.marker))
         assert extra is not None, line
         found.setdefault(extra.group(1), {})[requirement.name.lower()] = requirement
     return found
@@ -45,7 +45,14 @@ def test_the_openapi_extra_adds_drf_spectacular() -> None:
     )
 
 
+def test_the_secret_scanning_extra_adds_cryptography() -> None:
+    scanning = extras()["secret-scanning"]
+    assert set(scanning) == {"tessera", "cryptography"}
+    assert scanning["cryptography"].specifier.contains(importlib.metadata.version("cryptography"))
+
+
 def test_the_readme_shows_both() -> None:
     text = README.read_text()
     assert 'pip install "tessera[django]"' in text
     assert 'pip install "tessera[openapi]"' in text
+    assert "tessera[secret-scanning]" in text

@@ -19,8 +19,16 @@ from sites import SITE
 
 PREFIX = "/api/v1/"
 # The endpoints a request authenticates for, with a PAT or a JWT.
-PUBLIC = {"auth/login/email/", "auth/refresh/", "auth/verify/"}
+PUBLIC = {
+    "auth/login/email/",
+    "auth/refresh/",
+    "auth/verify/",
+    "auth/jwks.json",
+    "auth/revoke/",
+    "auth/secret-scanning/github/",
+}
 SESSION_ONLY = {"auth/from-session/"}
+PAT_ONLY = {"auth/introspect/"}
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +93,8 @@ def test_every_endpoint_is_listed_with_its_schemes(schema: dict[str, Any]) -> No
                 assert not schemes - {""}, route
             elif route in SESSION_ONLY:
                 assert schemes == {"cookieAuth"}, route
+            elif route in PAT_ONLY:
+                assert schemes == {"tesseraPAT"}, route
             else:
                 assert {"tesseraPAT", "tesseraJWT"} <= schemes, route
             error_statuses = [s for s in operation["responses"] if int(s) >= 400]

@@ -52,6 +52,8 @@ def test_the_lifecycle_sends_every_kind(
     ).json()
     api.get("/api/v1/me/", **bearer(new["token"]))
     api.delete(f"/api/v1/me/access-tokens/{new['id']}/", **bearer(third["access"]))
+    leaked = get_engine().create_pat(user.pk, "leaked")
+    get_engine().report_leaked_pat(leaked.token, "https://example.com/leak")
     api.post("/api/v1/auth/logout-all/", **bearer(third["access"]))
 
     seen = kinds(received)
@@ -62,7 +64,10 @@ def test_the_lifecycle_sends_every_kind(
     assert first["user_id"] == str(user.pk)
     assert first["family_id"]
     pat_events = [e for e in received if e["event"].kind.startswith("pat_")]
-    assert all(e["pat_prefix"] == new["prefix"] for e in pat_events)
+    assert all(e["pat_prefix"] in (new["prefix"], leaked.prefix) for e in pat_events)
+    [leak] = [e for e in received if e["event"].kind == "pat_leaked"]
+    assert (leak["pat_prefix"], leak["url"]) == (leaked.prefix, "https://example.com/leak")
+    assert all(e["url"] is None for e in received if e is not leak)
 
 
 def test_each_refresh_request_reports_once(

@@ -327,6 +327,60 @@ impl Engine {
         self.call(py, |e| e.revoke_pat(&user, pat_id))
     }
 
+    /// Revokes a personal access token by the token itself (RFC 7009):
+    /// True when a live token was revoked, False for anything else.
+    fn revoke_pat_token(&self, py: Python<'_>, token: &str) -> PyResult<bool> {
+        self.call(py, |e| e.revoke_pat_token(token))
+    }
+
+    /// A secret scanner found `token` at `url`: a live PAT is revoked and
+    /// reported as `pat_leaked`. Returns `"revoked"`, `"inactive"` (a token
+    /// of this store, already revoked or expired) or `"unknown"`.
+    #[pyo3(signature = (token, url = None))]
+    fn report_leaked_pat(
+        &self,
+        py: Python<'_>,
+        token: &str,
+        url: Option<&str>,
+    ) -> PyResult<&'static str> {
+        let leak = self.call(py, |e| e.report_leaked_pat(token, url))?;
+        Ok(match leak {
+            tessera::PatLeak::Revoked => "revoked",
+            tessera::PatLeak::Inactive => "inactive",
+            _ => "unknown",
+        })
+    }
+
+    /// RFC 7662: None unless `token` (access, refresh or PAT) is active
+    /// now; else a dict with `token_type` (`access_token`, `refresh_token`
+    /// or `pat`), `user_id`, `exp`, `iat`, `jti`, `sid` and `scopes`.
+    /// Read-only: nothing is spent, revoked or marked used.
+    fn introspect<'py>(
+        &self,
+        py: Python<'py>,
+        token: &str,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(found) = self.read_call(py, |e| e.introspect(token))? else {
+            return Ok(None);
+        };
+        let dict = PyDict::new(py);
+        dict.set_item("token_type", found.kind.as_str())?;
+        dict.set_item("user_id", found.user_id)?;
+        dict.set_item("exp", found.exp)?;
+        dict.set_item("iat", found.iat)?;
+        dict.set_item("jti", found.jti)?;
+        dict.set_item("sid", found.session_id)?;
+        dict.set_item("scopes", PyTuple::new(py, found.scopes)?)?;
+        Ok(Some(dict))
+    }
+
+    /// Revokes what `token` grants, for whoever presents it (RFC 7009): a
+    /// refresh or access token ends its session, a PAT is revoked. Silent
+    /// for a token that is malformed, unknown or already over.
+    fn revoke_token(&self, py: Python<'_>, token: &str) -> PyResult<()> {
+        self.call(py, |e| e.revoke_token(token))
+    }
+
     /// Removes state that can no longer matter; returns how many records.
     fn purge_expired(&self, py: Python<'_>) -> PyResult<u64> {
         self.call(py, |e| e.purge_expired())

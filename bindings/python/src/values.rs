@@ -216,8 +216,8 @@ impl From<tessera::Pat> for Pat {
 #[pyclass(frozen, module = "tessera")]
 pub(crate) struct Event {
     /// What happened: `session_issued`, `refresh_rotated`, `reuse_detected`,
-    /// `logout`, `logout_all`, `pat_created`, `pat_used`, `pat_revoked` or
-    /// `verification_failed`.
+    /// `logout`, `logout_all`, `pat_created`, `pat_used`, `pat_revoked`,
+    /// `pat_leaked` or `verification_failed`.
     #[pyo3(get)]
     kind: &'static str,
     /// When, in seconds since the epoch.
@@ -235,19 +235,23 @@ pub(crate) struct Event {
     /// The error code, for failures and reuse.
     #[pyo3(get)]
     code: Option<&'static str>,
+    /// Where a leaked PAT was found (`pat_leaked`), as its reporter says.
+    #[pyo3(get)]
+    url: Option<String>,
 }
 
 #[pymethods]
 impl Event {
     fn __repr__(&self) -> String {
         format!(
-            "Event(kind={:?}, at={}, user_id={}, family_id={}, pat_prefix={}, code={})",
+            "Event(kind={:?}, at={}, user_id={}, family_id={}, pat_prefix={}, code={}, url={})",
             self.kind,
             self.at,
             optional_text(self.user_id.as_deref()),
             optional_text(self.family_id.as_deref()),
             optional_text(self.pat_prefix.as_deref()),
-            optional_text(self.code)
+            optional_text(self.code),
+            optional_text(self.url.as_deref())
         )
     }
 }
@@ -261,6 +265,7 @@ impl From<tessera::Event> for Event {
             family_id: e.family_id,
             pat_prefix: e.pat_prefix,
             code: e.code,
+            url: e.url,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Audit events: what the engine reports to a host-installed sink.
 //!
 //! Invariant: an event names the user, the family id or the PAT display
-//! prefix, and a code; it never carries a token, a digest or a secret.
+//! prefix, a code, and for a leak the public url where it was found; it
+//! never carries a token, a digest or a secret.
 //! With no sink installed, emitting costs one branch.
 
 use std::fmt;
@@ -27,6 +28,10 @@ pub enum EventKind {
     PatUsed,
     /// A personal access token was revoked.
     PatRevoked,
+    /// A live personal access token was reported found in public (by a
+    /// secret scanner) and revoked: the event carries the `url`. It stands
+    /// for the revocation too; no `PatRevoked` is reported with it.
+    PatLeaked,
     /// A token or PAT failed verification; `code` says why.
     VerificationFailed,
 }
@@ -43,6 +48,7 @@ impl EventKind {
             EventKind::PatCreated => "pat_created",
             EventKind::PatUsed => "pat_used",
             EventKind::PatRevoked => "pat_revoked",
+            EventKind::PatLeaked => "pat_leaked",
             EventKind::VerificationFailed => "verification_failed",
         }
     }
@@ -70,6 +76,8 @@ pub struct Event {
     pub pat_prefix: Option<String>,
     /// The stable error code, for failures and reuse.
     pub code: Option<&'static str>,
+    /// Where a leaked token was found, as its reporter says (`PatLeaked`).
+    pub url: Option<String>,
 }
 
 /// Receives audit events. Called synchronously on the calling thread after

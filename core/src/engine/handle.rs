@@ -203,6 +203,22 @@ impl Engine {
                 family_id: family.map(|f| f.as_str().to_owned()),
                 pat_prefix: pat_prefix.map(str::to_owned),
                 code,
+                url: None,
+            });
+        }
+    }
+
+    /// A leaked PAT, revoked: the one event that carries a url.
+    pub(super) fn emit_leak(&self, at: i64, user: &str, prefix: &str, url: Option<String>) {
+        if let Some(sink) = &self.events {
+            sink.emit(&Event {
+                kind: EventKind::PatLeaked,
+                at,
+                user_id: Some(user.to_owned()),
+                family_id: None,
+                pat_prefix: Some(prefix.to_owned()),
+                code: None,
+                url,
             });
         }
     }

@@ -5,6 +5,7 @@
 mod config;
 mod events;
 mod handle;
+mod introspection;
 pub(crate) mod pat_token;
 mod pats;
 mod rotation;
@@ -15,6 +16,7 @@ mod state;
 pub use config::{EngineConfig, PatConfig};
 pub use events::{Event, EventKind, EventSink};
 pub use handle::{Engine, Stats};
-pub use pats::{NewPat, Pat};
+pub use introspection::{Introspection, TokenKind};
+pub use pats::{NewPat, Pat, PatLeak};
 pub use rotation::VerifiedRefresh;
 pub use sessions::Session;

@@ -9,7 +9,9 @@
 //! - `last_used_at` is written at most once per `last_used_interval` per
 //!   token, so a busy token does not cost a durable write per request;
 //! - a revoked token stays as a tombstone until its `expires_at`, or for
-//!   `tombstone_retention` when it has none, so it reports `pat_revoked`.
+//!   `tombstone_retention` when it has none, so it reports `pat_revoked`;
+//! - revoking by the token itself (RFC 7009, a leak report) changes a live
+//!   token only, so a repeated request revokes once and reports once.
 
 use std::fmt;
 
@@ -56,6 +58,31 @@ impl fmt::Debug for NewPat {
             .finish()
     }
 }
+
+/// What a leak report found, from [`Engine::report_leaked_pat`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PatLeak {
+    /// A live token of this store: it is revoked now, and `pat_leaked` was
+    /// reported.
+    Revoked,
+    /// A token of this store that was already revoked or expired (an
+    /// earlier report of the same leak, say): nothing changed.
+    Inactive,
+    /// Not a token of this store: another prefix, a bad checksum, or
+    /// unknown (perhaps purged long ago).
+    Unknown,
+}
+
+/// What revoking a PAT by its token did, for the two callers below.
+enum TokenRevocation {
+    Revoked(PatRecord),
+    Inactive,
+    Unknown,
+}
+
+/// The longest `url` a `pat_leaked` event carries, in characters.
+const MAX_LEAK_URL_CHARS: usize = 2048;
 
 /// A stored token's metadata; never the secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,6 +281,84 @@ impl Engine {
             }
             None => Ok(false),
         }
+    }
+
+    /// Revokes the token itself, for whoever presents it (RFC 7009): no
+    /// owner or id needed, as a leaked token should die at the hands of
+    /// anyone who finds it. Returns true when a live token was revoked;
+    /// a malformed, unknown, expired or revoked one is false, not an error.
+    pub fn revoke_pat_token(&self, token: &str) -> Result<bool> {
+        let now = self.clock.now();
+        match self.revoke_by_token(token, now)? {
+            TokenRevocation::Revoked(rec) => {
+                self.emit_pat(EventKind::PatRevoked, now, &rec.user_id, &rec.prefix, None);
+                Ok(true)
+            }
+            TokenRevocation::Inactive | TokenRevocation::Unknown => Ok(false),
+        }
+    }
+
+    /// A secret scanner found `token` in public (at `url`, when it says):
+    /// a live token of this store is revoked at once and reported as
+    /// `pat_leaked`, with its display prefix and the url, never the token.
+    /// Idempotent: a token already revoked changes nothing and is not
+    /// reported again. The url is cut to 2048 characters, control
+    /// characters dropped, as it comes from outside.
+    pub fn report_leaked_pat(&self, token: &str, url: Option<&str>) -> Result<PatLeak> {
+        let now = self.clock.now();
+        match self.revoke_by_token(token, now)? {
+            TokenRevocation::Revoked(rec) => {
+                let url: Option<String> = url.map(|u| {
+                    u.chars()
+                        .filter(|c| !c.is_control())
+                        .take(MAX_LEAK_URL_CHARS)
+                        .collect()
+                });
+                self.emit_leak(now, &rec.user_id, &rec.prefix, url);
+                Ok(PatLeak::Revoked)
+            }
+            TokenRevocation::Inactive => Ok(PatLeak::Inactive),
+            TokenRevocation::Unknown => Ok(PatLeak::Unknown),
+        }
+    }
+
+    /// The PAT of `token` if it is live now, without touching `last_used_at`: for
+    /// introspection, which is no use of the token by its holder. `None`
+    /// for a token that would not verify now.
+    pub(super) fn live_pat(&self, token: &str, now: i64) -> Result<Option<Pat>> {
+        if pat_token::check_format(&self.pat.prefix, token).is_err() {
+            return Ok(None);
+        }
+        let digest = self.pat.digest(token);
+        let record = self.store.read(|tx| tx.pat(&digest))?;
+        Ok(record
+            .filter(|r| check_usable(r, now).is_ok())
+            .map(Pat::from_record))
+    }
+
+    fn revoke_by_token(&self, token: &str, now: i64) -> Result<TokenRevocation> {
+        if pat_token::check_format(&self.pat.prefix, token).is_err() {
+            return Ok(TokenRevocation::Unknown);
+        }
+        let digest = self.pat.digest(token);
+        // A read first: an unknown or dead token, what scanners and
+        // strangers mostly send, costs no write transaction.
+        match self.store.read(|tx| tx.pat(&digest))? {
+            None => return Ok(TokenRevocation::Unknown),
+            Some(rec) if check_usable(&rec, now).is_err() => return Ok(TokenRevocation::Inactive),
+            Some(_) => {}
+        }
+        self.store.write(move |tx| {
+            let Some(mut rec) = tx.pat(&digest)? else {
+                return Ok(TokenRevocation::Unknown);
+            };
+            if check_usable(&rec, now).is_err() {
+                return Ok(TokenRevocation::Inactive);
+            }
+            rec.revoked_at = Some(now);
+            tx.put_pat(&digest, &rec)?;
+            Ok(TokenRevocation::Revoked(rec))
+        })
     }
 
     /// Removes expired tokens and stale tombstones; part of `purge_expired`.

@@ -140,7 +140,7 @@ impl Engine {
 
     /// That the session of an access token is live: from the cache of
     /// active sessions when it knows, else from the store.
-    fn check_session(&self, claims: &Claims) -> Result<()> {
+    pub(super) fn check_session(&self, claims: &Claims) -> Result<()> {
         let (Some(cache), Some(family)) = (&self.sessions, &claims.family) else {
             return self.store.read(|tx| check_not_revoked(tx, claims));
         };
@@ -164,29 +164,37 @@ impl Engine {
             .jwt
             .verify(token, Some(TokenType::Refresh), now)
             .and_then(|claims| {
-                let key = jti_key(claims.jti.as_str());
-                self.store.read(|tx| {
-                    let fid = match &claims.family {
-                        Some(f) => f.to_bytes(),
-                        None => match tx.refresh(&key)? {
-                            Some(rec) => rec.family,
-                            None => return check_not_revoked(tx, &claims),
-                        },
-                    };
-                    let fam = live_family(tx, &fid)?;
-                    // A foreign token's record exists only once it was
-                    // spent; a token of ours is live only as the current one.
-                    if claims.family.is_none() || fam.current != key {
-                        return Err(Error::RefreshReused(
-                            "the refresh token was already used".into(),
-                        ));
-                    }
-                    Ok(())
-                })?;
+                self.check_refresh_live(&claims)?;
                 Ok(claims)
             });
         self.report_failure(&result, now);
         result
+    }
+
+    /// That a verified refresh token could be exchanged now, with one read
+    /// and no write: it is the current token of a live family, or a foreign
+    /// token not yet spent. A spent one is `refresh_reused`, and nothing is
+    /// revoked.
+    pub(super) fn check_refresh_live(&self, claims: &Claims) -> Result<()> {
+        let key = jti_key(claims.jti.as_str());
+        self.store.read(|tx| {
+            let fid = match &claims.family {
+                Some(f) => f.to_bytes(),
+                None => match tx.refresh(&key)? {
+                    Some(rec) => rec.family,
+                    None => return check_not_revoked(tx, claims),
+                },
+            };
+            let fam = live_family(tx, &fid)?;
+            // A foreign token's record exists only once it was spent; a
+            // token of ours is live only as the current one.
+            if claims.family.is_none() || fam.current != key {
+                return Err(Error::RefreshReused(
+                    "the refresh token was already used".into(),
+                ));
+            }
+            Ok(())
+        })
     }
 
     /// Exchanges a refresh token for a new pair in the same family: the

@@ -14,6 +14,7 @@ PAT prefix is for the engine to decide; the checks ask it.
 from __future__ import annotations
 
 import difflib
+import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "UPDATE_LAST_LOGIN": False,
     "USER_CACHE_TTL": timedelta(0),
     "REFRESH_COOKIE": None,
+    "REVOKE_RATE": "30/minute",
+    "SECRET_SCANNING_GITHUB_KEYS": None,
 }
 
 #: The keys of ``TESSERA["REFRESH_COOKIE"]``. ``PATH`` None means the folder
@@ -96,6 +99,15 @@ class RefreshCookie:
 
 
 @dataclass(frozen=True)
+class ScanningKey:
+    """One verification key of a secret-scanning partner's key document."""
+
+    key_identifier: str
+    pem: str
+    is_current: bool
+
+
+@dataclass(frozen=True)
 class TesseraSettings:
     """The validated ``TESSERA`` settings of this process."""
 
@@ -119,6 +131,10 @@ class TesseraSettings:
     update_last_login: bool
     user_cache_ttl: timedelta
     refresh_cookie: RefreshCookie | None
+    # DRF's rate syntax ("30/minute"), per client address, for auth/revoke/.
+    revoke_rate: str | None = None
+    # GitHub's secret-scanning verification keys; None: the receiver is off.
+    github_scanning_keys: tuple[ScanningKey, ...] | None = None
 
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`tessera.Engine`, except where it keeps
@@ -235,6 +251,8 @@ def read() -> tuple[TesseraSettings | None, list[Problem]]:
         update_last_login=reader.flag("UPDATE_LAST_LOGIN"),
         user_cache_ttl=reader.duration("USER_CACHE_TTL"),
         refresh_cookie=_refresh_cookie(reader.value("REFRESH_COOKIE"), problems),
+        revoke_rate=_rate(reader.value("REVOKE_RATE"), problems),
+        github_scanning_keys=_scanning_keys(reader.value("SECRET_SCANNING_GITHUB_KEYS"), problems),
     )
     if problems:
         return None, problems
@@ -317,6 +335,73 @@ def _previous_keys(value: Any, problems: list[Problem]) -> tuple[str | bytes, ..
         )
         return ()
     return tuple(value)
+
+
+def _rate(value: Any, problems: list[Problem]) -> str | None:
+    if value is None:
+        return None
+    number, _, period = value.partition("/") if isinstance(value, str) else ("", "", "")
+    if not number.isdigit() or int(number) < 1 or period[:1] not in ("s", "m", "h", "d"):
+        problems.append(
+            Problem(
+                "tessera.E003",
+                f"TESSERA['REVOKE_RATE'] must be None or a rate such as '30/minute', "
+                f"not {value!r}.",
+                "The number of requests per client address, then /second, /minute, "
+                "/hour or /day (DRF's throttle syntax). None turns the limit off.",
+            )
+        )
+        return None
+    return value
+
+
+def _scanning_keys(value: Any, problems: list[Problem]) -> tuple[ScanningKey, ...] | None:
+    """GitHub's key document (``{"public_keys": [...]}``), as a dict, JSON
+    text, or a path to a file holding it; read once, never fetched."""
+    if value is None:
+        return None
+
+    def bad(why: str) -> None:
+        problems.append(
+            Problem(
+                "tessera.E010",
+                f"TESSERA['SECRET_SCANNING_GITHUB_KEYS'] {why}",
+                "Save the document of https://api.github.com/meta/public_keys/secret_scanning "
+                "and set this to its path (or to the parsed dict).",
+            )
+        )
+
+    document = value
+    if isinstance(value, Path) or (isinstance(value, str) and not value.lstrip().startswith("{")):
+        try:
+            document = Path(value).read_text(encoding="utf-8")
+        except OSError as e:
+            bad(f"names a file that cannot be read: {e.strerror or e}.")
+            return None
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError as e:
+            bad(f"is not valid JSON: {e}.")
+            return None
+    keys = document.get("public_keys") if isinstance(document, Mapping) else None
+    if not isinstance(keys, list) or not keys:
+        bad('must be a document {"public_keys": [...]} with at least one key.')
+        return None
+    parsed = []
+    for entry in keys:
+        if (
+            not isinstance(entry, Mapping)
+            or not isinstance(entry.get("key_identifier"), str)
+            or not isinstance(entry.get("key"), str)
+            or "BEGIN PUBLIC KEY" not in entry["key"]
+        ):
+            bad('has a key that lacks "key_identifier" or a PEM "key".')
+            return None
+        parsed.append(
+            ScanningKey(entry["key_identifier"], entry["key"], bool(entry.get("is_current")))
+        )
+    return tuple(parsed)
 
 
 def _database_path(value: Any, problems: list[Problem]) -> Path | None:

@@ -189,6 +189,45 @@ class SessionBody(serializers.Serializer):  # type: ignore[type-arg]
     current = serializers.BooleanField(help_text="Whether the request's own token is of it.")
 
 
+class JWKSBody(serializers.Serializer):  # type: ignore[type-arg]
+    keys = serializers.ListField(
+        child=serializers.DictField(), help_text="Public JWKs (RFC 7517), with kid, alg, use."
+    )
+
+
+class TokenRequest(serializers.Serializer):  # type: ignore[type-arg]
+    token = serializers.CharField(help_text="An access token, a refresh token or a PAT.")
+    token_type_hint = serializers.CharField(
+        required=False, help_text="Accepted and not needed: the kinds are told apart."
+    )
+
+
+class IntrospectionBody(serializers.Serializer):  # type: ignore[type-arg]
+    active = serializers.BooleanField(help_text="False, alone, for any token not valid now.")
+    token_type = serializers.ChoiceField(
+        choices=["access_token", "refresh_token", "pat"], required=False
+    )
+    sub = serializers.CharField(required=False, help_text="The user id.")
+    exp = serializers.IntegerField(required=False)
+    iat = serializers.IntegerField(required=False)
+    jti = serializers.CharField(required=False, help_text="JWTs only.")
+    sid = serializers.CharField(required=False, help_text="The session, for JWTs.")
+    scope = serializers.CharField(required=False, help_text="A PAT's scopes, space-separated.")
+
+
+class LeakMatchRequest(serializers.Serializer):  # type: ignore[type-arg]
+    token = serializers.CharField()
+    type = serializers.CharField()
+    url = serializers.CharField(required=False)
+    source = serializers.CharField(required=False)
+
+
+class LeakLabelBody(serializers.Serializer):  # type: ignore[type-arg]
+    token_hash = serializers.CharField(help_text="SHA-256 of the token, hex.")
+    token_type = serializers.CharField()
+    label = serializers.ChoiceField(choices=["true_positive", "false_positive"])
+
+
 # --- The error codes each endpoint can answer.
 
 _BEARER_401 = (
@@ -266,7 +305,7 @@ def _operation(
     )
 
 
-# view class (in tessera.django.views) -> {method: its annotation}
+# view class (by name in tessera.django.views, else dotted) -> {method: its annotation}
 _OPERATIONS: dict[str, dict[str, Any]] = {
     "EmailLoginView": {
         "post": _operation(
@@ -360,19 +399,74 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
             _AUTHENTICATED,
         )
     },
+    "tessera.django.token_endpoints.JWKSView": {
+        "get": _operation(
+            "The public keys that verify this site's tokens",
+            None,
+            {200: JWKSBody},
+            {404: ("not_found",)},
+            auth=[],
+            description="Cache-Control: public, max-age=300. An HMAC site has no public "
+            "key and answers 404.",
+        )
+    },
+    "tessera.django.token_endpoints.IntrospectView": {
+        "post": _operation(
+            "Introspect a token (RFC 7662)",
+            {"application/x-www-form-urlencoded": TokenRequest},
+            {200: IntrospectionBody},
+            {
+                400: ("validation_error",),
+                403: ("permission_denied",),
+                401: ("not_authenticated", "pat_invalid", "pat_expired", "pat_revoked"),
+                **_STORE,
+            },
+            description="For a PAT with the scope tessera:introspect, of a staff user.",
+        )
+    },
+    "tessera.django.token_endpoints.RevokeView": {
+        "post": _operation(
+            "Revoke a token (RFC 7009)",
+            {"application/x-www-form-urlencoded": TokenRequest},
+            {200: None},
+            {400: ("validation_error",), 429: ("throttled",), **_STORE},
+            auth=[],
+            description="200 with an empty body whether or not the token was valid. "
+            'Limited per client address (TESSERA["REVOKE_RATE"]).',
+        )
+    },
+    "tessera.django.secret_scanning.GitHubSecretScanningView": {
+        "post": _operation(
+            "GitHub secret-scanning alerts",
+            LeakMatchRequest(many=True),
+            {200: LeakLabelBody(many=True)},
+            {
+                400: ("validation_error",),
+                401: ("not_authenticated", "invalid_credentials"),
+                404: ("not_found",),
+                **_STORE,
+            },
+            auth=[],
+            description="Signed by GitHub (Github-Public-Key-Identifier and "
+            "Github-Public-Key-Signature). Live Tessera PATs named in it are revoked.",
+        )
+    },
 }
 
 
 def _extension(view_name: str, methods: dict[str, Any]) -> type[OpenApiViewExtension]:
+    # A bare name is a view of tessera.django.views; others are dotted paths.
+    target = view_name if "." in view_name else f"tessera.django.views.{view_name}"
+
     def view_replacement(self: OpenApiViewExtension) -> Any:
         annotated = type(self.target.__name__, (self.target,), {})
         return extend_schema_view(**methods)(annotated)
 
     return type(
-        f"{view_name}Schema",
+        f"{target.rpartition('.')[2]}Schema",
         (OpenApiViewExtension,),
         {
-            "target_class": f"tessera.django.views.{view_name}",
+            "target_class": target,
             "view_replacement": view_replacement,
             "__module__": __name__,
         },

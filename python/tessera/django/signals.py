@@ -4,13 +4,23 @@ The engine reports each event on the thread that made the call, after the
 change is durable. Each event kind has its own signal; :data:`token_event`
 carries every kind. Receivers get keyword arguments::
 
-    def on_reuse(sender, event, user_id, family_id, pat_prefix, code, at, **kwargs): ...
+    def on_reuse(sender, event, user_id, family_id, pat_prefix, code, url, at, **kwargs): ...
 
     signals.reuse_detected.connect(on_reuse)
 
 ``sender`` is :class:`tessera.Event`. No argument ever holds a token: a
 session is named by its family id and a PAT by its display prefix
-(``tsr_pat_AbC1``). A receiver that raises is logged and ignored, because
+(``tsr_pat_AbC1``). ``url`` is set for :data:`pat_leaked` only: where a
+secret scanner found the token, which a site may send its owner::
+
+    def on_leak(sender, user_id, pat_prefix, url, **kwargs):
+        user = get_user_model().objects.get(pk=user_id)
+        user.email_user("A token of yours was leaked", f"{pat_prefix}… found at {url}; "
+                        "we revoked it.")
+
+    signals.pat_leaked.connect(on_leak)
+
+A receiver that raises is logged and ignored, because
 the change it reports has already happened.
 
 Log records carry the same fields as ``record.tessera`` (a dict). Reuse
@@ -35,6 +45,8 @@ logout_all = Signal()
 pat_created = Signal()
 pat_used = Signal()
 pat_revoked = Signal()
+#: A live PAT was reported found in public and revoked (it has no pat_revoked).
+pat_leaked = Signal()
 verification_failed = Signal()
 
 #: Every event, whatever its kind; the kind is ``event.kind``.
@@ -49,10 +61,11 @@ SIGNALS: dict[str, Signal] = {
     "pat_created": pat_created,
     "pat_used": pat_used,
     "pat_revoked": pat_revoked,
+    "pat_leaked": pat_leaked,
     "verification_failed": verification_failed,
 }
 
-_LEVELS = {"reuse_detected": logging.WARNING}
+_LEVELS = {"reuse_detected": logging.WARNING, "pat_leaked": logging.WARNING}
 
 
 def dispatch(event: tessera.Event) -> None:
@@ -63,18 +76,20 @@ def dispatch(event: tessera.Event) -> None:
         "family_id": event.family_id,
         "pat_prefix": event.pat_prefix,
         "code": event.code,
+        "url": event.url,
         "at": event.at,
     }
     level = _LEVELS.get(event.kind, logging.INFO)
     if logger.isEnabledFor(level):
         logger.log(
             level,
-            "tessera %s user=%s family=%s pat=%s code=%s",
+            "tessera %s user=%s family=%s pat=%s code=%s" + (" url=%s" if event.url else ""),
             event.kind,
             event.user_id,
             event.family_id,
             event.pat_prefix,
             event.code,
+            *((event.url,) if event.url else ()),
             extra={"tessera": fields},
         )
     kwargs = {k: v for k, v in fields.items() if k != "event"}

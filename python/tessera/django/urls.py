@@ -7,7 +7,7 @@ URL names are in the ``tessera`` namespace: ``reverse("tessera:refresh")``.
 
 from django.urls import path
 
-from tessera.django import views
+from tessera.django import secret_scanning, token_endpoints, views
 
 app_name = "tessera"
 
@@ -22,4 +22,13 @@ urlpatterns = [
     path("me/access-tokens/", views.AccessTokensView.as_view(), name="access-tokens"),
     path("me/access-tokens/<str:pat_id>/", views.AccessTokenView.as_view(), name="access-token"),
     path("me/sessions/", views.SessionsView.as_view(), name="sessions"),
+    # For other services: public keys, introspection, revocation, leak reports.
+    path("auth/jwks.json", token_endpoints.JWKSView.as_view(), name="jwks"),
+    path("auth/introspect/", token_endpoints.IntrospectView.as_view(), name="introspect"),
+    path("auth/revoke/", token_endpoints.RevokeView.as_view(), name="revoke"),
+    path(
+        "auth/secret-scanning/github/",
+        secret_scanning.GitHubSecretScanningView.as_view(),
+        name="secret-scanning-github",
+    ),
 ]
