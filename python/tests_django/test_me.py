@@ -145,3 +145,39 @@ def test_sessions_lists_active_sessions(api: APIClient, tokens: dict[str, str]) 
 
 def test_sessions_without_credentials(api: APIClient, db: None) -> None:
     assert_error(api.get(SESSIONS), 401, "not_authenticated")
+
+
+def test_deleting_a_session_ends_it_at_once(api: APIClient, tokens: dict[str, str]) -> None:
+    second = login(api, "alice@example.com")
+    sessions = api.get(SESSIONS, **bearer(tokens["access"])).json()
+    (other,) = [s for s in sessions if not s["current"]]
+    response = api.delete(f"{SESSIONS}{other['id']}/", **bearer(tokens["access"]))
+    assert response.status_code == 204
+    assert_error(api.get(SESSIONS, **bearer(second["access"])), 401, "token_revoked")
+    refreshed = api.post("/api/v1/auth/refresh/", {"refresh": second["refresh"]}, format="json")
+    assert_error(refreshed, 401, "token_revoked")
+    assert [s["current"] for s in api.get(SESSIONS, **bearer(tokens["access"])).json()] == [True]
+    # Gone now: a second delete finds nothing.
+    again = api.delete(f"{SESSIONS}{other['id']}/", **bearer(tokens["access"]))
+    assert_error(again, 404, "not_found")
+
+
+def test_another_users_or_an_unknown_session_is_not_found(
+    api: APIClient, tokens: dict[str, str], other_user: AbstractBaseUser
+) -> None:
+    bobs = login(api, "bob@example.com")
+    (bobs_session,) = api.get(SESSIONS, **bearer(bobs["access"])).json()
+    for session_id in (bobs_session["id"], "0" * 32, "not-a-session", "A" * 32):
+        response = api.delete(f"{SESSIONS}{session_id}/", **bearer(tokens["access"]))
+        assert_error(response, 404, "not_found")
+    # Bob's session lives on.
+    assert api.get(SESSIONS, **bearer(bobs["access"])).status_code == 200
+
+
+def test_a_pat_cannot_end_a_session(api: APIClient, user: AbstractBaseUser) -> None:
+    pair = get_engine().issue(str(user.pk))
+    pat = get_engine().create_pat(str(user.pk), "ci")
+    sid = get_engine().verify_access(pair.access)["sid"]
+    response = api.delete(f"{SESSIONS}{sid}/", **bearer(pat.token))
+    assert_error(response, 403, "pat_not_allowed")
+    get_engine().verify_access(pair.access)

@@ -5,6 +5,7 @@ of Tessera's schemes; Swagger UI is served from the sidecar package."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,7 +66,7 @@ def endpoints() -> list[tuple[str, URLPattern]]:
     found = []
     for pattern in tessera_urls.urlpatterns:
         assert isinstance(pattern, URLPattern)
-        route = str(pattern.pattern).replace("<str:pat_id>", "{pat_id}")
+        route = re.sub(r"<str:(\w+)>", r"{\1}", str(pattern.pattern))
         found.append((route, pattern))
     return found
 

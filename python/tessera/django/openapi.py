@@ -391,6 +391,19 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
             ],
         )
     },
+    "SessionView": {
+        "delete": _operation(
+            "End one of the user's sessions",
+            None,
+            {204: None},
+            {403: ("pat_not_allowed",), 404: ("not_found",), **_AUTHENTICATED},
+            parameters=[
+                OpenApiParameter(
+                    "session_id", str, OpenApiParameter.PATH, description="Its id (`sid`)."
+                )
+            ],
+        )
+    },
     "SessionsView": {
         "get": _operation(
             "List the user's live sessions",

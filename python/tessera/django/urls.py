@@ -22,6 +22,7 @@ urlpatterns = [
     path("me/access-tokens/", views.AccessTokensView.as_view(), name="access-tokens"),
     path("me/access-tokens/<str:pat_id>/", views.AccessTokenView.as_view(), name="access-token"),
     path("me/sessions/", views.SessionsView.as_view(), name="sessions"),
+    path("me/sessions/<str:session_id>/", views.SessionView.as_view(), name="session"),
     # For other services: public keys, introspection, revocation, leak reports.
     path("auth/jwks.json", token_endpoints.JWKSView.as_view(), name="jwks"),
     path("auth/introspect/", token_endpoints.IntrospectView.as_view(), name="introspect"),

@@ -320,6 +320,26 @@ class SessionsView(TesseraView):
         )
 
 
+class SessionView(TesseraView):
+    """``DELETE`` → 204; that session of the user ends at once, in every
+    process. Another user's session, or an unknown id, is 404 ``not_found``;
+    a PAT may not end sessions (403 ``pat_not_allowed``)."""
+
+    permission_classes = (IsAuthenticated, DenyPAT)
+
+    def delete(self, request: Request, session_id: str) -> Response:
+        try:
+            ended = get_engine().revoke_session(user_id_of(request.user), session_id)
+        except tessera.ConfigError:
+            # Not a session id at all (32 lowercase hex digits).
+            ended = False
+        except tessera.TesseraError as e:
+            raise from_engine(e) from None
+        if not ended:
+            raise TesseraAPIError("not_found", "No such session.", 404)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 # --- Unknown URLs.
 
 

@@ -168,7 +168,7 @@ async function loadPats() {
     const name = document.createElement("strong");
     name.textContent = pat.name;
     const details = span(
-      `${pat.prefix}… · ${pat.scopes.join(", ") || "no scopes"} · expires ${when(pat.expires_at)} · last used ${when(pat.last_used_at)}`,
+      `${pat.prefix}… · ${pat.scopes === null ? "all of your rights" : pat.scopes.join(", ") || "no scopes"} · expires ${when(pat.expires_at)} · last used ${when(pat.last_used_at)}`,
       "grow muted",
     );
     const revoke = document.createElement("button");
@@ -233,12 +233,26 @@ async function loadSessions() {
   for (const session of sessions) {
     const started = span(`Signed in ${when(session.created_at)}`);
     const details = span(`last active ${when(session.last_refreshed_at)} · ends ${when(session.expires_at)}`, "grow muted");
-    const li = item(list, started, details);
-    if (session.current) li.prepend(span("this browser", "tag"));
+    let li;
+    if (session.current) {
+      li = item(list, started, details);
+      li.prepend(span("this browser", "tag"));
+    } else {
+      const end = document.createElement("button");
+      end.type = "button";
+      end.className = "danger";
+      end.textContent = "Sign out";
+      end.dataset.session = session.id;
+      end.addEventListener("click", async () => {
+        end.disabled = true;
+        const answer = await call(`me/sessions/${encodeURIComponent(session.id)}/`, { method: "DELETE" });
+        if (answer && !(await failed(answer))) notify("That session was signed out.", true);
+        await loadSessions();
+      });
+      li = item(list, started, details, end);
+    }
     li.dataset.current = String(session.current);
   }
-  // The API has no call to end one other session yet.
-  item(list, span("To end another session, sign out there, or sign out everywhere.", "muted"));
 }
 
 // --- Signing out.
