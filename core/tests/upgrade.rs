@@ -21,8 +21,14 @@ const WRITTEN_AT: i64 = T0 + 200;
 /// Rebuilds `schema_v1.redb` from its nonzero pages (see data/README.md)
 /// and reads the tokens issued into it.
 fn fixture(dir: &Path) -> (PathBuf, HashMap<String, String>) {
+    fixture_named(dir, "schema_v1")
+}
+
+/// Rebuilds `<name>.redb` from `<name>.redb.pages` and reads
+/// `<name>_tokens.txt`.
+fn fixture_named(dir: &Path, name: &str) -> (PathBuf, HashMap<String, String>) {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let packed = std::fs::read(data.join("schema_v1.redb.pages")).unwrap();
+    let packed = std::fs::read(data.join(format!("{name}.redb.pages"))).unwrap();
     assert_eq!(&packed[..8], b"TSRPAGES");
     let len = u64::from_le_bytes(packed[8..16].try_into().unwrap());
     let mut file = vec![0u8; usize::try_from(len).unwrap()];
@@ -30,9 +36,9 @@ fn fixture(dir: &Path) -> (PathBuf, HashMap<String, String>) {
         let page = u32::from_le_bytes(entry[..4].try_into().unwrap()) as usize;
         file[page * 4096..(page + 1) * 4096].copy_from_slice(&entry[4..]);
     }
-    let path = dir.join("schema_v1.redb");
+    let path = dir.join(format!("{name}.redb"));
     std::fs::write(&path, file).unwrap();
-    let tokens = std::fs::read_to_string(data.join("schema_v1_tokens.txt"))
+    let tokens = std::fs::read_to_string(data.join(format!("{name}_tokens.txt")))
         .unwrap()
         .lines()
         .map(|l| {
@@ -122,6 +128,61 @@ fn schema_v1_file_upgrades_without_losing_a_session_or_a_replay() {
     assert_eq!(e.purge_expired().unwrap(), 7 + 4);
     let s = e.stats().unwrap();
     assert_eq!((s.refresh_records, s.families), (0, 0));
+    e.close().unwrap();
+    drop(e);
+    assert_eq!(schema_version(&path), 2);
+}
+
+/// A file written by the release before the restructure of the crate
+/// (schema version 2, commit 6c22c4b) reads the same: sessions, spent
+/// tokens, logouts and PATs, whose ids keep their spelling.
+#[test]
+fn schema_v2_file_from_the_previous_release_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, t) = fixture_named(dir.path(), "schema_v2");
+    assert_eq!(schema_version(&path), 2);
+    let clock = ManualClock::new(T0 + 210);
+    let e = open(&path, &clock);
+    let s = e.stats().unwrap();
+    assert_eq!((s.refresh_records, s.families, s.pats), (0, 3, 2));
+
+    let a = e.verify_access(&t["a1_access"]).unwrap();
+    assert_eq!(a.extra["role"], "admin");
+    assert_eq!(
+        e.verify_refresh(&t["a0"]).unwrap_err().code(),
+        "refresh_reused"
+    );
+    assert_eq!(
+        e.verify_access(&t["c0_access"]).unwrap_err().code(),
+        "token_revoked"
+    );
+    let pat = e.verify_pat(&t["pat_live"]).unwrap();
+    assert_eq!(pat.id, t["pat_live_id"]);
+    assert_eq!(pat.scopes, ["projects:read"]);
+    assert_eq!(
+        e.verify_pat(&t["pat_revoked"]).unwrap_err().code(),
+        "pat_revoked"
+    );
+    let ids: Vec<String> = e
+        .list_pats("alice")
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert!(ids.contains(&t["pat_live_id"]), "{ids:?}");
+    assert!(e.revoke_pat("alice", &t["pat_live_id"]).unwrap());
+    assert_eq!(
+        e.verify_pat(&t["pat_live"]).unwrap_err().code(),
+        "pat_revoked"
+    );
+
+    let b1 = e.refresh(&t["b0"]).unwrap();
+    e.verify_access(&b1.access).unwrap();
+    assert_eq!(e.refresh(&t["a0"]).unwrap_err().code(), "refresh_reused");
+    assert_eq!(
+        e.verify_access(&t["a1_access"]).unwrap_err().code(),
+        "token_revoked"
+    );
     e.close().unwrap();
     drop(e);
     assert_eq!(schema_version(&path), 2);
