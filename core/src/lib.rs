@@ -21,7 +21,8 @@ pub use claims::{
 pub use client::{Access, Refresher, TokenKeeper, Verifier};
 pub use clock::{system_clock, Clock, ManualClock, SharedClock, SystemClock};
 pub use engine::{
-    Engine, EngineConfig, Event, EventKind, EventSink, NewPat, Pat, PatConfig, Session, Stats,
+    Attempt, Engine, EngineConfig, Event, EventKind, EventSink, NewPat, Pat, PatConfig, Session,
+    Stats,
 };
 pub use error::{code_info, CodeInfo, Error, Layer, Result, CATALOG};
 pub use jose::{jws, Algorithm, Key, KeySet, Kid, Limits};

@@ -11,9 +11,11 @@ mod rotation;
 mod session_cache;
 mod sessions;
 mod state;
+mod throttle;
 
 pub use config::{EngineConfig, PatConfig};
 pub use events::{Event, EventKind, EventSink};
 pub use handle::{Engine, Stats};
 pub use pats::{NewPat, Pat};
 pub use sessions::Session;
+pub use throttle::Attempt;
