@@ -9,6 +9,8 @@ from portfolio_site.settings import *  # noqa: F403
 from portfolio_site.settings import MIDDLEWARE
 
 MIDDLEWARE = [*MIDDLEWARE, "gunicorn_settings.worker_pid"]
+# The tests name client addresses in X-Forwarded-For, as one proxy would.
+TESSERA = {**TESSERA, "THROTTLE": {"NUM_PROXIES": 1}}  # noqa: F405
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 
 
