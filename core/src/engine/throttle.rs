@@ -44,7 +44,7 @@ use crate::store::records::{AttemptRecord, Digest32};
 /// How many counters one purge transaction examines.
 const PURGE_BATCH: usize = 1000;
 /// The longest window accepted: a year, in seconds.
-const MAX_WINDOW: u64 = 366 * 24 * 3600;
+const MAX_WINDOW: i64 = 366 * 24 * 3600;
 /// The longest key accepted, in bytes (it is hashed, never stored).
 const MAX_KEY: usize = 1024;
 
@@ -77,7 +77,7 @@ impl Engine {
         let digest = attempt_key(key)?;
         let window = i64::try_from(window)
             .ok()
-            .filter(|w| (1..=MAX_WINDOW as i64).contains(w))
+            .filter(|w| (1..=MAX_WINDOW).contains(w))
             .ok_or_else(|| Error::config("the window must be 1 s to a year"))?;
         let now = self.clock.now();
         self.store.write_relaxed(move |tx| {
@@ -254,7 +254,8 @@ mod tests {
             let err = e.record_attempt(key, 1, window).unwrap_err();
             assert_eq!(err.code(), "config_invalid");
         }
-        assert!(e.record_attempt("k", 1, MAX_WINDOW + 1).is_err());
+        let too_long = u64::try_from(MAX_WINDOW).unwrap() + 1;
+        assert!(e.record_attempt("k", 1, too_long).is_err());
         assert!(!e.record_attempt("k", 0, 60).unwrap().allowed);
     }
 }

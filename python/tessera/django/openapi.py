@@ -261,7 +261,12 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
             "Log in with email and password",
             EmailLoginRequest,
             {200: LoginBody},
-            {400: ("validation_error",), 401: ("invalid_credentials", "user_inactive"), **_STORE},
+            {
+                400: ("validation_error",),
+                401: ("invalid_credentials", "user_inactive"),
+                429: ("too_many_attempts",),
+                **_STORE,
+            },
             auth=[],
         )
     },
