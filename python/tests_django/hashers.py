@@ -4,6 +4,7 @@ throttled login never reached it."""
 from __future__ import annotations
 
 import threading
+
 from django.contrib.auth.hashers import MD5PasswordHasher
 
 _lock = threading.Lock()

@@ -20,7 +20,6 @@ from sites import (
     Site,
     at_once,
     free_port,
-    guess_rounds,
     gunicorn,
     log_in,
     manage,

@@ -8,9 +8,8 @@ import json
 import logging
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-import hashers
 import pytest
 from django.contrib.auth.base_user import AbstractBaseUser
 from rest_framework.request import Request
@@ -21,6 +20,7 @@ from tessera.django import signals
 from tessera.django.checks import check_settings
 from tessera.django.throttle import attempt_throttle
 
+import hashers
 from support import PASSWORD, assert_error
 
 LOGIN = "/api/v1/auth/login/email/"
@@ -28,7 +28,9 @@ TOKEN = "/api/token/"
 ALICE = "alice@example.com"
 
 
-def guess(api: APIClient, password: str = "wrong", address: str = "203.0.113.7", **extra: Any) -> Any:
+def guess(
+    api: APIClient, password: str = "wrong", address: str = "203.0.113.7", **extra: Any
+) -> Any:
     return api.post(
         LOGIN, {"email": ALICE, "password": password}, format="json", REMOTE_ADDR=address, **extra
     )
@@ -64,7 +66,10 @@ def test_the_account_is_matched_case_insensitively(api: APIClient, user: Abstrac
     for _ in range(10):
         guess(api)
     response = api.post(
-        LOGIN, {"email": "ALICE@example.com", "password": "x"}, format="json", REMOTE_ADDR="203.0.113.7"
+        LOGIN,
+        {"email": "ALICE@example.com", "password": "x"},
+        format="json",
+        REMOTE_ADDR="203.0.113.7",
     )
     assert_error(response, 429, "too_many_attempts")
 
@@ -159,7 +164,8 @@ def test_a_hit_limit_is_logged_and_signalled_without_the_password(
     assert hit["retry_after"] >= 1
     [record] = [r for r in caplog.records if "attempts_limited" in r.getMessage()]
     assert record.levelno == logging.WARNING
-    assert ALICE in record.getMessage() and "203.0.113.7" in record.getMessage()
+    assert ALICE in record.getMessage()
+    assert "203.0.113.7" in record.getMessage()
     assert all("hunter2-secret" not in r.getMessage() for r in caplog.records)
     assert "hunter2-secret" not in repr(received)
 
@@ -186,7 +192,7 @@ def test_the_simplejwt_token_endpoint_is_throttled_in_its_own_shape(
 class ResetView(APIView):
     authentication_classes = ()
     permission_classes = ()
-    throttle_classes = [attempt_throttle("password_reset", "3/min")]
+    throttle_classes: ClassVar[list[Any]] = [attempt_throttle("password_reset", "3/min")]
 
     def post(self, request: Request) -> Response:
         return Response({"sent": True})

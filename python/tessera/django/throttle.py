@@ -200,4 +200,3 @@ def attempt_throttle(scope: str, rate: str) -> type[AttemptRateThrottle]:
         (AttemptRateThrottle,),
         {"scope": scope, "rate": rate},
     )
-
