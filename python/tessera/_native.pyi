@@ -11,6 +11,7 @@ from typing_extensions import Self
 __version__: str
 __all__ = [
     "ERROR_CATALOG",
+    "Attempt",
     "ConfigError",
     "Engine",
     "Event",
