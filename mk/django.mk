@@ -55,6 +55,7 @@ django-test: django-install
 bench-django: django-install
 	mkdir -p build
 	$(DJANGO_PY) python/benches_django/bench_django.py --output build/bench-django.md
+	$(DJANGO_PY) python/benches_django/bench_throttle.py > build/bench-throttle.md
 
 # The demo: migrate the example's SQLite database, create the demo user and
 # a personal access token, print curl commands, then serve on loopback.

@@ -29,4 +29,4 @@ postgres-test: django-install
 	$(SKIP_SUMMARY)
 
 bench-postgres:
-	tests/pg/with-postgres.sh --fsync -- $(CARGO) bench -p tessera --features postgres --bench store
+	tests/pg/with-postgres.sh --fsync -- $(CARGO) bench -p tessera --features postgres --bench store --bench attempts

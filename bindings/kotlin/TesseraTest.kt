@@ -259,6 +259,19 @@ private fun defineTests() {
         }
     }
 
+    test("attempt counters: the limit, Retry-After, clear") {
+        Engine(null, hs256()).use { engine ->
+            val results = (1..4).map { engine.recordAttempt("login:a|203.0.113.7", 3U, 60UL) }
+            assert(results.map { it.allowed } == listOf(true, true, true, false))
+            assert(results[3].count == 3U && results[3].remaining == 0U)
+            assert(results[3].retryAfter in 1UL..60UL)
+            assert(engine.recordAttempt("login:a|198.51.100.1", 3U, 60UL).allowed)
+            engine.clearAttempts("login:a|203.0.113.7")
+            assert(engine.recordAttempt("login:a|203.0.113.7", 3U, 60UL).count == 1U)
+            expectError<TesseraException.ConfigInvalid>("config_invalid") { engine.recordAttempt("", 3U, 60UL) }
+        }
+    }
+
     test("every error code, from its own case") {
         Engine(null, hs256()).use { engine ->
             val pair = engine.issue("42")

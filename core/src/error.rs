@@ -219,7 +219,7 @@ pub const CATALOG: &[CodeInfo] = &[
     code("not_found", 404, Layer::Http, "no such resource"),
     code("method_not_allowed", 405, Layer::Http, "the method is not allowed here"),
     code("validation_error", 400, Layer::Http, "the request body or a parameter is invalid"),
-    code("throttled", 429, Layer::Http, "too many requests from this client; retry after `Retry-After` seconds"),
+    code("too_many_attempts", 429, Layer::Http, "too many attempts from this address or for this account; retry after `Retry-After` seconds"),
 ];
 
 /// The catalog entry of `code`, if it is one.

@@ -21,8 +21,8 @@ pub use claims::{
 pub use client::{Access, Refresher, TokenKeeper, Verifier};
 pub use clock::{system_clock, Clock, ManualClock, SharedClock, SystemClock};
 pub use engine::{
-    Engine, EngineConfig, Event, EventKind, EventSink, Introspection, NewPat, Pat, PatConfig,
-    PatLeak, Session, Stats, TokenKind, VerifiedRefresh,
+    Attempt, Engine, EngineConfig, Event, EventKind, EventSink, Introspection, NewPat, Pat,
+    PatConfig, PatLeak, Session, Stats, TokenKind, VerifiedRefresh,
 };
 pub use error::{code_info, CodeInfo, Error, Layer, Result, CATALOG};
 pub use jose::{jws, Algorithm, Key, KeySet, Kid, Limits};

@@ -102,6 +102,54 @@ fn refresh_race_between_two_hosts_has_one_winner() {
     }
 }
 
+/// Two hosts counting attempts under one key at once: exactly `limit` are
+/// allowed between them, whichever host each lands on; the count is
+/// stored under a digest of the key, never the key.
+#[test]
+fn attempt_limit_is_shared_between_two_hosts() {
+    // Alone: its 16 threads queue on one row, and the tests that watch
+    // for their own lock waits count ungranted locks server-wide.
+    let _server = exclusive();
+    let Some(url) = schema_url("attempt_limit_is_shared_between_two_hosts") else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let hosts = [
+        Arc::new(connect(&url, &clock)),
+        Arc::new(connect(&url, &clock)),
+    ];
+    for round in 0..10 {
+        let key = format!("login:alice@example.com|203.0.113.{round}");
+        let k = key.clone();
+        let results = race(&hosts, 16, move |e| e.record_attempt(&k, 10, 900).unwrap());
+        let allowed = results.iter().filter(|a| a.allowed).count();
+        assert_eq!(allowed, 10, "round {round}: the limit across both hosts");
+        assert!(results
+            .iter()
+            .filter(|a| !a.allowed)
+            .all(|a| a.retry_after >= 1 && a.retry_after <= 900));
+        let refused = hosts[round % 2].record_attempt(&key, 10, 900).unwrap();
+        assert!(!refused.allowed, "round {round}: the other host agrees");
+        hosts[(round + 1) % 2].clear_attempts(&key).unwrap();
+        assert!(
+            hosts[round % 2]
+                .record_attempt(&key, 10, 900)
+                .unwrap()
+                .allowed
+        );
+    }
+    assert_eq!(
+        query_i64(
+            &url,
+            "SELECT count(*) FROM tessera_attempts WHERE octet_length(digest) = 32"
+        )
+        .unwrap(),
+        [10]
+    );
+    clock.advance(900);
+    assert_eq!(hosts[0].purge_expired().unwrap(), 10);
+}
+
 #[test]
 fn first_sight_race_of_a_simplejwt_token_has_one_winner() {
     let _server = shared();
@@ -246,8 +294,8 @@ fn migrations_run_once_under_concurrent_opens() {
             "SELECT count(*) FROM tessera_schema_version GROUP BY version ORDER BY version"
         )
         .unwrap(),
-        [1, 1],
-        "versions 1 and 2, once each"
+        [1, 1, 1],
+        "versions 1 to 3, once each"
     );
     let pair = opened[0].issue("42", Map::new()).unwrap();
     opened[7].verify_access(&pair.access).unwrap();
@@ -265,9 +313,13 @@ fn schema_version_1_is_upgraded_in_place() {
         let p0 = e.issue("42", Map::new()).unwrap();
         e.refresh(&p0.refresh).unwrap()
     };
-    // Version 2 changed no layout: without its row, the schema is what a
-    // version 1 build left.
-    execute(&url, "DELETE FROM tessera_schema_version WHERE version = 2").unwrap();
+    // Version 2 changed no layout and version 3 only added a table: without
+    // their rows and that table, the schema is what a version 1 build left.
+    execute(
+        &url,
+        "DELETE FROM tessera_schema_version WHERE version >= 2; DROP TABLE tessera_attempts",
+    )
+    .unwrap();
     let e = connect(&url, &clock);
     e.verify_refresh(&p1.refresh).unwrap();
     assert_eq!(
@@ -276,8 +328,9 @@ fn schema_version_1_is_upgraded_in_place() {
             "SELECT max(version)::bigint FROM tessera_schema_version"
         )
         .unwrap(),
-        [2]
+        [3]
     );
+    assert!(e.record_attempt("upgraded", 1, 60).unwrap().allowed);
 }
 
 #[test]

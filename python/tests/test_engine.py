@@ -184,7 +184,14 @@ def test_purge_expired_and_expiry(db_path: Path) -> None:
 
 def test_stats_counts_records(file_engine: tessera.Engine) -> None:
     stats = file_engine.stats()
-    assert set(stats) == {"refresh_records", "families", "user_marks", "pats", "file_bytes"}
+    assert set(stats) == {
+        "refresh_records",
+        "families",
+        "user_marks",
+        "pats",
+        "attempt_counters",
+        "file_bytes",
+    }
     file_engine.issue("42")
     file_engine.create_pat("42", "x")
     file_engine.revoke_user("43")

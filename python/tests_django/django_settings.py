@@ -14,7 +14,8 @@ from portfolio_site.settings import *  # noqa: F403
 # simplejwt's blacklist app, as a site in the middle of its migration has it.
 INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework_simplejwt.token_blacklist"]  # noqa: F405
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# MD5 (fast), counting its calls: a throttled login must never reach it.
+PASSWORD_HASHERS = ["hashers.CountingHasher"]
 # Records reach pytest's caplog through propagation; nothing prints.
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 SIMPLE_JWT = {"ALGORITHM": "HS256", "USER_ID_FIELD": "id", "USER_ID_CLAIM": "user_id"}

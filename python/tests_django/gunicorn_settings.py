@@ -12,6 +12,8 @@ from portfolio_site.settings import MIDDLEWARE, TESSERA
 
 MIDDLEWARE = [*MIDDLEWARE, "gunicorn_settings.worker_pid"]
 TESSERA = {**TESSERA, **json.loads(os.environ.get("TESSERA_TEST_SETTINGS", "{}"))}
+# The tests name client addresses in X-Forwarded-For, as one proxy would.
+TESSERA = {**TESSERA, "THROTTLE": {"NUM_PROXIES": 1}}
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 
 

@@ -33,9 +33,16 @@ class Site:
     env: dict[str, str]
     demo_output: str = ""
 
-    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Result:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Result:
         """(status, JSON body or None, worker pid) of one request on a new connection."""
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", **(headers or {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -169,3 +176,32 @@ def one_winner(results: list[Result]) -> dict[str, str]:
             assert body["error"]["code"] in {"refresh_reused", "token_revoked"}, body
     [winner] = [body for status, body, _ in results if status == 200]
     return winner
+
+
+def guess_rounds(site: Site, trials: int, tag: str) -> set[str]:
+    """`trials` rounds of 11 concurrent wrong passwords for one account from
+    one address (X-Forwarded-For, which the test settings trust): exactly
+    10 are checked (401) and one refused (429 with Retry-After), whichever
+    workers answer; then another address is not affected. The pids of the
+    workers that refused."""
+    refusers: set[str] = set()
+    for trial in range(trials):
+        account = f"{tag}-{trial}@example.com"
+
+        def attempt(_: int, address: str = f"10.{trial}.0.1", account: str = account) -> Result:
+            return site.call(
+                "POST",
+                "/api/v1/auth/login/email/",
+                {"email": account, "password": "wrong"},
+                headers={"X-Forwarded-For": address},
+            )
+
+        results = at_once(11, attempt)
+        statuses = sorted(status for status, _, _ in results)
+        assert statuses == [401] * 10 + [429], (trial, statuses)
+        [refused] = [r for r in results if r[0] == 429]
+        assert refused[1]["error"]["code"] == "too_many_attempts"
+        refusers.add(refused[2])
+        assert attempt(0)[0] == 429, "the limit holds for the next guess too"
+        assert attempt(0, f"10.{trial}.0.2")[0] == 401, "another address is not affected"
+    return refusers

@@ -82,7 +82,7 @@ def test_host_view_authentication_failure(api: APIClient, db: None) -> None:
         (exceptions.PermissionDenied(), 403, "permission_denied"),
         (exceptions.NotFound(), 404, "not_found"),
         (exceptions.MethodNotAllowed("PATCH"), 405, "method_not_allowed"),
-        (exceptions.Throttled(wait=3), 429, "throttled"),
+        (exceptions.Throttled(wait=3), 429, "too_many_attempts"),
         (tessera.TokenExpired("expired"), 401, "token_expired"),
         (tessera.StorageError("x"), 503, "storage_error"),
     ],
@@ -95,7 +95,7 @@ def test_handler_shapes(exc: Exception, status: int, code: str) -> None:
     assert set(response.data["error"]) == {"code", "message"}
     assert response.data["error"]["code"] == code
     assert response.data["error"]["message"]
-    if code == "throttled":
+    if code == "too_many_attempts":
         assert response.headers["Retry-After"] == "3"
 
 

@@ -71,6 +71,25 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Site
         yield a, b
 
 
+def test_login_limit_is_shared_by_both_instances(hosts: tuple[Site, Site]) -> None:
+    """Guesses spread over two hosts on one database: the 11th is refused,
+    on whichever host it lands."""
+    a, b = hosts
+    for trial in range(5):
+        account = f"hosts-{trial}@example.com"
+        results = at_once(
+            11,
+            lambda i, account=account, trial=trial: (a, b)[i % 2].call(
+                "POST",
+                "/api/v1/auth/login/email/",
+                {"email": account, "password": "wrong"},
+                headers={"X-Forwarded-For": f"10.{trial}.1.1"},
+            ),
+        )
+        statuses = sorted(status for status, _, _ in results)
+        assert statuses == [401] * 10 + [429], (trial, statuses)
+
+
 def test_one_refresh_wins_across_both_instances(hosts: tuple[Site, Site]) -> None:
     tokens = log_in(hosts[0])
 

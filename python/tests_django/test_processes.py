@@ -17,6 +17,7 @@ from sites import (
     Site,
     at_once,
     free_port,
+    guess_rounds,
     gunicorn,
     log_in,
     manage,
@@ -63,6 +64,12 @@ def test_concurrent_refreshes_of_one_token_have_one_winner(site: Site) -> None:
     # The losers presented a spent token: the whole session is revoked.
     status, body, _ = site.call("GET", "/api/v1/me/", token=winner["access"])
     assert (status, body["error"]["code"]) == (401, "token_revoked")
+
+
+def test_login_limit_holds_across_workers(site: Site) -> None:
+    """The 11th wrong guess is refused whichever of the 4 workers answers."""
+    refusers = guess_rounds(site, 20, "workers")
+    assert len(refusers) >= 2, "one worker refused every time: the test proves nothing"
 
 
 def test_pats_work_in_every_worker_and_revocation_is_seen_by_all(site: Site) -> None:

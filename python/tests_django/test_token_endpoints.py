@@ -220,7 +220,7 @@ def test_revocation_is_rate_limited_per_client(api: APIClient, settings: Any, db
     for _ in range(3):
         revoke(api, "garbage")
     response = form(api, REVOKE, {"token": "garbage"})
-    assert_error(response, 429, "throttled")
+    assert_error(response, 429, "too_many_attempts")
     assert int(response.headers["Retry-After"]) > 0
     # Another address has its own count.
     other = form(api, REVOKE, {"token": "garbage"}, REMOTE_ADDR="192.0.2.7")

@@ -14,7 +14,7 @@ use pyo3::types::{PyDict, PyTuple};
 use tessera::{Algorithm, EngineConfig, Key, KeySet, PatConfig, StoreLocation, Validation};
 
 use crate::errors::{self, OrRaise};
-use crate::values::{NewPat, Pat, PendingRefresh, Session, TokenPair};
+use crate::values::{Attempt, NewPat, Pat, PendingRefresh, Session, TokenPair};
 use crate::verifier::Verifier;
 use crate::{convert, events, fork};
 
@@ -381,6 +381,30 @@ impl Engine {
         self.call(py, |e| e.revoke_token(token))
     }
 
+    /// Counts an attempt under `key` unless `limit` were already counted in
+    /// its window of `window` seconds; says which. Shared by every process
+    /// and host on the same store.
+    fn record_attempt(
+        &self,
+        py: Python<'_>,
+        key: String,
+        limit: u32,
+        window: u64,
+    ) -> PyResult<Attempt> {
+        self.call(py, move |e| e.record_attempt(&key, limit, window))
+            .map(Attempt::from)
+    }
+
+    /// Takes one counted attempt under `key` back.
+    fn release_attempt(&self, py: Python<'_>, key: String) -> PyResult<()> {
+        self.call(py, move |e| e.release_attempt(&key))
+    }
+
+    /// Forgets every attempt counted under `key`.
+    fn clear_attempts(&self, py: Python<'_>, key: String) -> PyResult<()> {
+        self.call(py, move |e| e.clear_attempts(&key))
+    }
+
     /// Removes state that can no longer matter; returns how many records.
     fn purge_expired(&self, py: Python<'_>) -> PyResult<u64> {
         self.call(py, |e| e.purge_expired())
@@ -394,6 +418,7 @@ impl Engine {
         dict.set_item("families", s.families)?;
         dict.set_item("user_marks", s.user_marks)?;
         dict.set_item("pats", s.pats)?;
+        dict.set_item("attempt_counters", s.attempt_counters)?;
         dict.set_item("file_bytes", s.file_bytes)?;
         Ok(dict)
     }

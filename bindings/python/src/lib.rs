@@ -26,6 +26,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<values::TokenPair>()?;
     m.add_class::<values::PendingRefresh>()?;
     m.add_class::<values::Session>()?;
+    m.add_class::<values::Attempt>()?;
     m.add_class::<values::NewPat>()?;
     m.add_class::<values::Pat>()?;
     m.add_class::<values::Event>()?;

@@ -85,6 +85,52 @@ impl From<tessera::Session> for Session {
     }
 }
 
+/// What `Engine.record_attempt` decided.
+#[pyclass(frozen, module = "tessera")]
+pub(crate) struct Attempt {
+    /// Whether this attempt may go ahead; it was counted if so.
+    #[pyo3(get)]
+    allowed: bool,
+    /// Attempts counted in the current window, this one included.
+    #[pyo3(get)]
+    count: u32,
+    /// Attempts still allowed in the current window.
+    #[pyo3(get)]
+    remaining: u32,
+    /// Seconds until an attempt is allowed again (0 when this one was).
+    #[pyo3(get)]
+    retry_after: u64,
+    /// When the current window ends, in seconds since the epoch.
+    #[pyo3(get)]
+    resets_at: i64,
+}
+
+#[pymethods]
+impl Attempt {
+    fn __repr__(&self) -> String {
+        format!(
+            "Attempt(allowed={}, count={}, remaining={}, retry_after={}, resets_at={})",
+            if self.allowed { "True" } else { "False" },
+            self.count,
+            self.remaining,
+            self.retry_after,
+            self.resets_at
+        )
+    }
+}
+
+impl From<tessera::Attempt> for Attempt {
+    fn from(a: tessera::Attempt) -> Self {
+        Attempt {
+            allowed: a.allowed,
+            count: a.count,
+            remaining: a.remaining,
+            retry_after: a.retry_after,
+            resets_at: a.resets_at,
+        }
+    }
+}
+
 /// A freshly created personal access token: the only object that ever holds
 /// the token itself. Show `token` once; it cannot be recovered.
 #[pyclass(frozen, module = "tessera")]

@@ -23,7 +23,7 @@ mod records;
 
 pub use error::TesseraError;
 pub use records::{
-    Access, Claims, EngineConfig, NewPat, Pat, Session, TokenPair, TokenType, Validation,
+    Access, Attempt, Claims, EngineConfig, NewPat, Pat, Session, TokenPair, TokenType, Validation,
 };
 
 uniffi::setup_scaffolding!("tessera");
@@ -132,6 +132,26 @@ impl Engine {
     /// token.
     pub fn revoke_pat(&self, user_id: String, id: String) -> Result<bool> {
         Ok(self.inner.revoke_pat(&user_id, &id)?)
+    }
+
+    /// Counts an attempt under `key` unless `limit` were already counted in
+    /// its window of `window_seconds`; says which. Shared by every process
+    /// and host on the same store.
+    pub fn record_attempt(&self, key: String, limit: u32, window_seconds: u64) -> Result<Attempt> {
+        Ok(self
+            .inner
+            .record_attempt(&key, limit, window_seconds)?
+            .into())
+    }
+
+    /// Takes one counted attempt under `key` back.
+    pub fn release_attempt(&self, key: String) -> Result<()> {
+        Ok(self.inner.release_attempt(&key)?)
+    }
+
+    /// Forgets every attempt counted under `key`.
+    pub fn clear_attempts(&self, key: String) -> Result<()> {
+        Ok(self.inner.clear_attempts(&key)?)
     }
 
     /// Removes state that can no longer matter; returns how many records

@@ -262,6 +262,33 @@ impl From<tessera::Session> for Session {
     }
 }
 
+/// What `Engine.recordAttempt` decided.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Attempt {
+    /// Whether this attempt may go ahead; it was counted if so.
+    pub allowed: bool,
+    /// Attempts counted in the current window, this one included.
+    pub count: u32,
+    /// Attempts still allowed in the current window.
+    pub remaining: u32,
+    /// Seconds until an attempt is allowed again (0 when this one was).
+    pub retry_after: u64,
+    /// When the current window ends (seconds since the epoch).
+    pub resets_at: i64,
+}
+
+impl From<tessera::Attempt> for Attempt {
+    fn from(a: tessera::Attempt) -> Self {
+        Attempt {
+            allowed: a.allowed,
+            count: a.count,
+            remaining: a.remaining,
+            retry_after: a.retry_after,
+            resets_at: a.resets_at,
+        }
+    }
+}
+
 /// A freshly created personal access token: the only value that holds it.
 #[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct NewPat {

@@ -90,7 +90,8 @@ impl Engine {
     }
 
     /// Removes state that can no longer matter: families and refresh records
-    /// past `exp + leeway`, expired PATs and stale PAT tombstones. Returns the
+    /// past `exp + leeway`, expired PATs and stale PAT tombstones, attempt
+    /// counters whose window has ended. Returns the
     /// number of records removed. Runs in batches, each its own transaction;
     /// families are found by a scan of the family table, which rotations
     /// therefore never have to index by time.
@@ -139,6 +140,7 @@ impl Engine {
             }
         }
         removed += self.purge_pats(now)?;
+        removed += self.purge_attempts(now)?;
         Ok(removed)
     }
 

@@ -12,6 +12,7 @@ mod rotation;
 mod session_cache;
 mod sessions;
 mod state;
+mod throttle;
 
 pub use config::{EngineConfig, PatConfig};
 pub use events::{Event, EventKind, EventSink};
@@ -20,3 +21,4 @@ pub use introspection::{Introspection, TokenKind};
 pub use pats::{NewPat, Pat, PatLeak};
 pub use rotation::VerifiedRefresh;
 pub use sessions::Session;
+pub use throttle::Attempt;

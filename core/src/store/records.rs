@@ -102,3 +102,15 @@ pub(crate) struct PatRecord {
     /// When revoked; the record is a tombstone from then on.
     pub revoked_at: Option<i64>,
 }
+
+/// A counter of attempts (logins, password resets) under one key, for one
+/// fixed window; keyed by SHA-256 of the caller's key, so the store never
+/// holds an account name or an address. See `engine/throttle.rs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AttemptRecord {
+    /// Attempts counted in the window, refused ones excluded.
+    pub count: u32,
+    /// The window's end: from this second on the count is 0 again, and the
+    /// record may be purged.
+    pub resets_at: i64,
+}

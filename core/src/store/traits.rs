@@ -5,12 +5,18 @@
 //! writes of the records in [`super::records`]. A store only has to run a
 //! closure inside one transaction and commit it durably, or not at all.
 //!
-//! Invariant: a `write` closure that returns `Ok` is committed with full
-//! durability before `write` returns; one that returns `Err` leaves no trace.
+//! Invariants:
+//! - a `write` closure that returns `Ok` is committed with full durability
+//!   before `write` returns; one that returns `Err` leaves no trace;
+//! - `write_op_relaxed` is for attempt counters alone, data whose loss in a
+//!   crash is acceptable: its commit is atomic and visible to every other
+//!   writer and process at once, but may be lost in a crash. It never
+//!   shares a transaction with a durable write, so it cannot weaken one, and
+//!   a later durable commit makes it durable too.
 
 use std::any::Any;
 
-use super::records::{Digest32, FamilyRecord, Id16, PatRecord, RefreshRecord};
+use super::records::{AttemptRecord, Digest32, FamilyRecord, Id16, PatRecord, RefreshRecord};
 use crate::error::{Error, Result};
 
 /// What a write operation returns, type-erased so that one queue can hold
@@ -32,6 +38,12 @@ pub(crate) trait Store: Send + Sync {
     /// Runs `op` in one write transaction, committed durably when it
     /// returns `Ok`, rolled back when it returns `Err`.
     fn write_op(&self, op: WriteOp) -> Result<Output>;
+    /// Runs `op` in one write transaction whose commit may skip the flush
+    /// to stable storage (see the module's invariants); a store that cannot
+    /// do that safely commits durably.
+    fn write_op_relaxed(&self, op: WriteOp) -> Result<Output> {
+        self.write_op(op)
+    }
     /// Runs `f` over committed data: a snapshot in redb; in PostgreSQL each
     /// read is its own autocommit statement (see `postgres`'s invariants
     /// for why the engine's read closures tolerate that).
@@ -49,9 +61,16 @@ impl dyn Store {
         mut f: impl FnMut(&mut dyn WriteTx) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let out = self.write_op(Box::new(move |tx| Ok(Box::new(f(tx)?) as Output)))?;
-        out.downcast::<T>()
-            .map(|b| *b)
-            .map_err(|_| Error::storage("the write transaction produced a result of another type"))
+        downcast(out)
+    }
+
+    /// [`Store::write_op_relaxed`] with a typed result.
+    pub(crate) fn write_relaxed<T: Send + 'static>(
+        &self,
+        mut f: impl FnMut(&mut dyn WriteTx) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let out = self.write_op_relaxed(Box::new(move |tx| Ok(Box::new(f(tx)?) as Output)))?;
+        downcast(out)
     }
 
     /// [`Store::read_dyn`] with a result value.
@@ -63,6 +82,12 @@ impl dyn Store {
         })?;
         out.ok_or_else(|| Error::storage("the read transaction produced no result"))
     }
+}
+
+fn downcast<T: 'static>(out: Output) -> Result<T> {
+    out.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| Error::storage("the write transaction produced a result of another type"))
 }
 
 /// Reads inside one transaction (a consistent snapshot).
@@ -77,6 +102,9 @@ pub(crate) trait ReadTx {
     fn pat_digest(&self, id: &Id16) -> Result<Option<Digest32>>;
     /// The PAT ids of a user, oldest first.
     fn user_pats(&self, user: &str) -> Result<Vec<Id16>>;
+    /// The attempt counter under `key` (SHA-256 of the caller's key); in
+    /// a PostgreSQL write transaction, locked until it ends.
+    fn attempts(&self, key: &Digest32) -> Result<Option<AttemptRecord>>;
     /// Record counts per table, and the store's size in bytes.
     fn stats(&self) -> Result<StoreStats>;
 }
@@ -100,6 +128,10 @@ pub(crate) trait WriteTx: ReadTx {
     fn delete_pat(&mut self, digest: &Digest32, rec: &PatRecord) -> Result<()>;
     /// Every PAT digest (for purging), in digest order, from `after`.
     fn pat_digests(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>>;
+    fn put_attempts(&mut self, key: &Digest32, rec: &AttemptRecord) -> Result<()>;
+    fn delete_attempts(&mut self, key: &Digest32) -> Result<()>;
+    /// Every attempt counter key (for purging), in key order, from `after`.
+    fn attempt_keys(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>>;
 }
 
 /// Sizes reported by [`crate::Engine::stats`].
@@ -117,6 +149,8 @@ pub struct StoreStats {
     pub user_marks: u64,
     /// Personal access token records, tombstones included.
     pub pats: u64,
+    /// Attempt counters (throttling), expired ones not yet purged.
+    pub attempt_counters: u64,
     /// Bytes the store occupies on disk (0 in memory).
     pub file_bytes: u64,
 }

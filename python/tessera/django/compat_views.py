@@ -12,7 +12,10 @@ expects: every refused token is ``token_not_valid`` with simplejwt's
 wording ("Token is invalid", "Token is expired", "Token has wrong type",
 "Token is blacklisted"); a refresh for a deleted or inactive user is
 ``no_active_account``. A store failure is a 503 with code
-``storage_error``.
+``storage_error``. ``token/`` is throttled as Tessera's login is
+(:mod:`tessera.django.throttle`): over a limit, a 429 with ``Retry-After``
+and ``{"detail", "code": "too_many_attempts"}``, before the password is
+checked.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 import tessera
-from tessera.django import simplejwt
+from tessera.django import simplejwt, throttle
 from tessera.django.conf import tessera_settings
 from tessera.django.engine import get_engine
 from tessera.django.exceptions import TesseraAPIError
@@ -84,6 +87,21 @@ class SimpleJWTView(APIView):
         return f'{tessera_settings().auth_header_types[0]} realm="api"'
 
 
+class TooManyAttempts(exceptions.APIException):
+    """A 429 in simplejwt's error shape; ``wait`` becomes ``Retry-After``."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(
+            {
+                "detail": "Too many attempts; try again after the time in Retry-After.",
+                "code": "too_many_attempts",
+            }
+        )
+        self.wait = wait
+
+
 def token_error(error: tessera.TesseraError) -> exceptions.APIException:
     """The simplejwt error for an engine error."""
     if isinstance(error, tessera.StorageError):
@@ -116,6 +134,13 @@ class TokenObtainPairView(SimpleJWTView):
         body = _Credentials(data=request.data)
         body.is_valid(raise_exception=True)
         username_field = get_user_model().USERNAME_FIELD
+        account = str(body.validated_data[username_field])
+        try:
+            throttle.check_login(request, account)
+        except throttle.TooManyAttempts as e:
+            raise TooManyAttempts(e.wait) from None
+        except tessera.TesseraError as e:
+            raise token_error(e) from None
         user = authenticate(
             request._request,
             **{username_field: body.validated_data[username_field]},
@@ -125,6 +150,10 @@ class TokenObtainPairView(SimpleJWTView):
             raise exceptions.AuthenticationFailed(
                 "No active account found with the given credentials", "no_active_account"
             )
+        try:
+            throttle.login_succeeded(request, account)
+        except tessera.TesseraError as e:
+            raise token_error(e) from None
         try:
             pair = get_engine().issue(user_id_of(user))
         except tessera.TesseraError as e:

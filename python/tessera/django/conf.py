@@ -51,6 +51,16 @@ DEFAULTS: dict[str, Any] = {
     "REFRESH_COOKIE": None,
     "REVOKE_RATE": "30/minute",
     "SECRET_SCANNING_GITHUB_KEYS": None,
+    "THROTTLE": "default",
+}
+
+#: The keys of ``TESSERA["THROTTLE"]`` (see :mod:`tessera.django.throttle`).
+#: A limit is ``(attempts, window)``, the window a timedelta or seconds, or
+#: None to turn that limit off; ``THROTTLE: None`` turns throttling off.
+THROTTLE_DEFAULTS: dict[str, Any] = {
+    "PER_ACCOUNT_AND_ADDRESS": (10, timedelta(minutes=15)),
+    "PER_ADDRESS": (100, timedelta(minutes=15)),
+    "NUM_PROXIES": None,
 }
 
 #: The keys of ``TESSERA["REFRESH_COOKIE"]``. ``PATH`` None means the folder
@@ -105,6 +115,13 @@ class ScanningKey:
     key_identifier: str
     pem: str
     is_current: bool
+class Throttle:
+    """Limits of the credential endpoints: (attempts, window in seconds)."""
+
+    per_account_and_address: tuple[int, int] | None
+    per_address: tuple[int, int] | None
+    # How many proxies append to X-Forwarded-For; None: use REMOTE_ADDR.
+    num_proxies: int | None
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,7 @@ class TesseraSettings:
     revoke_rate: str | None = None
     # GitHub's secret-scanning verification keys; None: the receiver is off.
     github_scanning_keys: tuple[ScanningKey, ...] | None = None
+    throttle: Throttle | None = None
 
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`tessera.Engine`, except where it keeps
@@ -253,6 +271,7 @@ def read() -> tuple[TesseraSettings | None, list[Problem]]:
         refresh_cookie=_refresh_cookie(reader.value("REFRESH_COOKIE"), problems),
         revoke_rate=_rate(reader.value("REVOKE_RATE"), problems),
         github_scanning_keys=_scanning_keys(reader.value("SECRET_SCANNING_GITHUB_KEYS"), problems),
+        throttle=_throttle(reader.value("THROTTLE"), problems),
     )
     if problems:
         return None, problems
@@ -528,6 +547,71 @@ def _refresh_cookie(value: Any, problems: list[Problem]) -> RefreshCookie | None
         samesite=merged["SAMESITE"],
         opt_in=merged["OPT_IN"],
     )
+
+
+def _throttle(value: Any, problems: list[Problem]) -> Throttle | None:
+    if value is None:
+        return None
+    if value == "default":
+        value = {}
+    if not isinstance(value, Mapping):
+        problems.append(
+            Problem(
+                "tessera.E011",
+                f"TESSERA['THROTTLE'] must be a dict or None, not {value!r}.",
+                'For example {"PER_ACCOUNT_AND_ADDRESS": (10, timedelta(minutes=15))}.',
+            )
+        )
+        return None
+    before = len(problems)
+    for key in value:
+        if key not in THROTTLE_DEFAULTS:
+            problems.append(_unknown("TESSERA['THROTTLE']", key, THROTTLE_DEFAULTS, "E012"))
+    merged = {**THROTTLE_DEFAULTS, **value}
+
+    def limit(key: str) -> tuple[int, int] | None:
+        raw = merged[key]
+        if raw is None:
+            return None
+        if isinstance(raw, list | tuple) and len(raw) == 2:
+            attempts, window = raw
+            if isinstance(window, int) and not isinstance(window, bool):
+                window = timedelta(seconds=window)
+            if (
+                isinstance(attempts, int)
+                and not isinstance(attempts, bool)
+                and attempts >= 1
+                and isinstance(window, timedelta)
+                and window >= timedelta(seconds=1)
+                and not window.microseconds
+            ):
+                return attempts, int(window.total_seconds())
+        problems.append(
+            Problem(
+                "tessera.E011",
+                f"TESSERA['THROTTLE'][{key!r}] must be (attempts, window) or None, not {raw!r}.",
+                "Attempts at least 1; the window a timedelta or whole seconds, at least 1 s. "
+                f"The default is {THROTTLE_DEFAULTS[key]!r}.",
+            )
+        )
+        return None
+
+    pair = limit("PER_ACCOUNT_AND_ADDRESS")
+    per_address = limit("PER_ADDRESS")
+    proxies = merged["NUM_PROXIES"]
+    if proxies is not None and (
+        not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0
+    ):
+        problems.append(
+            Problem(
+                "tessera.E011",
+                f"TESSERA['THROTTLE']['NUM_PROXIES'] must be None or a count, not {proxies!r}.",
+                "The number of proxies in front of the site that append to X-Forwarded-For.",
+            )
+        )
+    if len(problems) > before:
+        return None
+    return Throttle(per_account_and_address=pair, per_address=per_address, num_proxies=proxies)
 
 
 def _unknown(where: str, key: object, known: Mapping[str, Any], code: str = "E002") -> Problem:

@@ -52,7 +52,7 @@ MESSAGES: dict[str, str] = {
     "pat_not_allowed": "A personal access token cannot be used here; log in instead.",
     "method_not_allowed": "This method is not allowed here.",
     "not_found": "Not found.",
-    "throttled": "Too many requests; try again later.",
+    "too_many_attempts": "Too many attempts; try again after the time in Retry-After.",
 }
 
 # DRF's own exception codes, renamed where this API's differ.
@@ -64,7 +64,7 @@ _DRF_CODES = {
     "permission_denied": "permission_denied",
     "not_found": "not_found",
     "method_not_allowed": "method_not_allowed",
-    "throttled": "throttled",
+    "throttled": "too_many_attempts",
 }
 
 

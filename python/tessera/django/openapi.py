@@ -312,7 +312,12 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
             "Log in with email and password",
             EmailLoginRequest,
             {200: LoginBody},
-            {400: ("validation_error",), 401: ("invalid_credentials", "user_inactive"), **_STORE},
+            {
+                400: ("validation_error",),
+                401: ("invalid_credentials", "user_inactive"),
+                429: ("too_many_attempts",),
+                **_STORE,
+            },
             auth=[],
         )
     },
@@ -442,7 +447,7 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
             "Revoke a token (RFC 7009)",
             {"application/x-www-form-urlencoded": TokenRequest},
             {200: None},
-            {400: ("validation_error",), 429: ("throttled",), **_STORE},
+            {400: ("validation_error",), 429: ("too_many_attempts",), **_STORE},
             auth=[],
             description="200 with an empty body whether or not the token was valid. "
             'Limited per client address (TESSERA["REVOKE_RATE"]).',

@@ -23,6 +23,14 @@ secret scanner found the token, which a site may send its owner::
 A receiver that raises is logged and ignored, because
 the change it reports has already happened.
 
+:data:`attempts_limited` is sent by the throttles
+(:mod:`tessera.django.throttle`) when an attempt is refused::
+
+    def on_limited(sender, scope, account, address, retry_after, **kwargs): ...
+
+``account`` is the identifier the client sent (None for a throttle that
+counts per address alone); a password is never passed.
+
 Log records carry the same fields as ``record.tessera`` (a dict). Reuse
 detection is logged at WARNING; everything else at INFO.
 """
@@ -51,6 +59,9 @@ verification_failed = Signal()
 
 #: Every event, whatever its kind; the kind is ``event.kind``.
 token_event = Signal()
+
+#: An attempt refused by a throttle (``too_many_attempts``); not an engine event.
+attempts_limited = Signal()
 
 SIGNALS: dict[str, Signal] = {
     "session_issued": session_issued,
@@ -105,3 +116,20 @@ def dispatch(event: tessera.Event) -> None:
                     receiver,
                     exc_info=result,
                 )
+
+
+def send_attempts_limited(
+    *, scope: str, account: str | None, address: str, retry_after: int
+) -> None:
+    """Sends :data:`attempts_limited`; a receiver that raises is logged and ignored."""
+    if not attempts_limited.has_listeners(None):
+        return
+    for receiver, result in attempts_limited.send_robust(
+        None, scope=scope, account=account, address=address, retry_after=retry_after
+    ):
+        if isinstance(result, Exception):
+            logger.error(
+                "a receiver of the tessera attempts_limited signal raised: %r",
+                receiver,
+                exc_info=result,
+            )

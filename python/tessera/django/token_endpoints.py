@@ -29,7 +29,6 @@ from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 import tessera
@@ -37,6 +36,7 @@ from tessera.django.authentication import PATAuthentication
 from tessera.django.conf import tessera_settings
 from tessera.django.engine import get_engine
 from tessera.django.exceptions import TesseraAPIError, from_engine, validation_error
+from tessera.django.throttle import AttemptRateThrottle
 from tessera.django.users import load_user
 from tessera.django.views import TesseraView
 
@@ -127,18 +127,15 @@ class IntrospectView(TesseraView):
         return Response(body, headers={"Cache-Control": "no-store"})
 
 
-class RevokeRateThrottle(SimpleRateThrottle):
-    """``TESSERA["REVOKE_RATE"]`` per client address (DRF's ``get_ident``,
-    which honours ``NUM_PROXIES``), counted in Django's default cache: per
-    process with the default local-memory cache, shared with a shared cache."""
+class RevokeRateThrottle(AttemptRateThrottle):
+    """``TESSERA["REVOKE_RATE"]`` per client address (``THROTTLE``'s
+    ``NUM_PROXIES`` says which), on the engine's shared attempt counters:
+    exact across workers and hosts."""
 
     scope = "tessera.revoke"
 
     def get_rate(self) -> str | None:
         return tessera_settings().revoke_rate
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
 class RevokeView(TesseraView):

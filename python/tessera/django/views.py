@@ -38,7 +38,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import tessera
-from tessera.django import simplejwt
+from tessera.django import simplejwt, throttle
 from tessera.django.authentication import JWTAuthentication, PATAuthentication
 from tessera.django.conf import OPT_IN_HEADER, OPT_IN_VALUE, tessera_settings
 from tessera.django.engine import get_engine
@@ -99,7 +99,9 @@ class EmailLoginView(TesseraView):
 
     def post(self, request: Request) -> Response:
         data = read_body(request, {"email": str, "password": str}, required=("email", "password"))
+        throttle.check_login(request, data["email"])
         user = authenticate_email(request, data["email"], data["password"])
+        throttle.login_succeeded(request, data["email"])
         return login_response(request, user)
 
 

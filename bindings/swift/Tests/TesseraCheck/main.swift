@@ -203,6 +203,21 @@ test("refresh reuse revokes the family") {
     try check(try engine.sessions(userId: "42").isEmpty)
 }
 
+test("attempt counters: the limit, Retry-After, clear") {
+    let engine = try Engine(path: nil, config: hs256())
+    var allowed: [Bool] = []
+    for _ in 0..<4 {
+        allowed.append(try engine.recordAttempt(key: "login:a|203.0.113.7", limit: 3, windowSeconds: 60).allowed)
+    }
+    try check(allowed == [true, true, true, false])
+    let refused = try engine.recordAttempt(key: "login:a|203.0.113.7", limit: 3, windowSeconds: 60)
+    try check(!refused.allowed && refused.retryAfter >= 1 && refused.retryAfter <= 60)
+    try check(try engine.recordAttempt(key: "login:a|198.51.100.1", limit: 3, windowSeconds: 60).allowed)
+    try engine.clearAttempts(key: "login:a|203.0.113.7")
+    try check(try engine.recordAttempt(key: "login:a|203.0.113.7", limit: 3, windowSeconds: 60).count == 1)
+    try expectError("config_invalid") { _ = try engine.recordAttempt(key: "", limit: 3, windowSeconds: 60) }
+}
+
 test("8 threads refreshing one token: exactly one wins") {
     let engine = try Engine(path: nil, config: hs256())
     let pair = try engine.issue(userId: "42", extraClaimsJson: nil)

@@ -6,7 +6,20 @@
 
 /// Schema migrations, in order. A published migration never changes; a
 /// change of layout is a new entry.
-pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, MIGRATION_1), (2, MIGRATION_2)];
+pub(super) const MIGRATIONS: &[(i32, &str)] =
+    &[(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3)];
+
+/// Version 3: attempt counters for throttling (`engine/throttle.rs`).
+const MIGRATION_3: &str = "
+CREATE TABLE tessera_attempts (
+    digest bytea PRIMARY KEY CHECK (octet_length(digest) = 32),
+    count integer NOT NULL CHECK (count >= 0),
+    resets_at bigint NOT NULL
+);
+COMMENT ON TABLE tessera_attempts IS 'attempt counters (logins and the like) of fixed windows; written with synchronous_commit off';
+COMMENT ON COLUMN tessera_attempts.digest IS 'SHA-256 of the throttle key (account and address); never the key itself';
+COMMENT ON COLUMN tessera_attempts.resets_at IS 'end of the window: purge time';
+";
 
 /// Version 2: a family row alone holds the state of the tokens Tessera
 /// issued for it (`current`, `previous`), so rotations write no

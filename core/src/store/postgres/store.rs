@@ -33,6 +33,12 @@
 //!   most the connect timeout; the pool keeps reconnecting in the background
 //!   and discards broken connections, so calls succeed again once the server
 //!   is back, without reopening the engine;
+//! - `write_op_relaxed` (attempt counters alone) runs with
+//!   `SET LOCAL synchronous_commit = off`: the commit is atomic and visible
+//!   at once, and only its flush to the WAL on disk is deferred (a server
+//!   crash may lose the last fraction of a second of counts). It is never
+//!   part of a transaction that writes token state, and PostgreSQL flushes
+//!   the WAL in order, so a later durable commit is never weakened;
 //! - the schema carries a version table; migrations run once, in one
 //!   transaction, under a transaction-scoped advisory lock.
 //!
@@ -58,7 +64,8 @@ use super::rows::{
 use super::schema::MIGRATIONS;
 use crate::error::{Error, Result};
 use crate::store::records::{
-    Digest32, FamilyRecord, FamilyState, Id16, PatRecord, RefreshRecord, RefreshState, RevokeReason,
+    AttemptRecord, Digest32, FamilyRecord, FamilyState, Id16, PatRecord, RefreshRecord,
+    RefreshState, RevokeReason,
 };
 use crate::store::{Output, ProcessLocal, ReadTx, Store, StoreStats, WriteOp, WriteTx};
 
@@ -214,13 +221,13 @@ impl PostgresStore {
 
     /// Runs `op` in one locking READ COMMITTED transaction, rerunning it
     /// while it certainly did not commit and may succeed on a rerun.
-    fn write_pg(&self, op: &mut WriteOp) -> Result<Output> {
+    fn write_pg(&self, op: &mut WriteOp, relaxed: bool) -> Result<Output> {
         self.transactions.fetch_add(1, Ordering::Relaxed);
         let pool = self.pool()?;
         let (mut conflicts, mut lost) = (0u32, 0u32);
         loop {
             let mut conn = self.checkout(&pool)?;
-            match write_once(&mut conn, op) {
+            match write_once(&mut conn, op, relaxed) {
                 Attempt::Done(result) => return result,
                 Attempt::Conflict(e) => {
                     conflicts += 1;
@@ -289,7 +296,11 @@ impl PostgresStore {
 
 impl Store for PostgresStore {
     fn write_op(&self, mut op: WriteOp) -> Result<Output> {
-        self.write_pg(&mut op)
+        self.write_pg(&mut op, false)
+    }
+
+    fn write_op_relaxed(&self, mut op: WriteOp) -> Result<Output> {
+        self.write_pg(&mut op, true)
     }
 
     fn read_dyn(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()> {
@@ -316,7 +327,7 @@ enum Attempt {
     ConnectionLost(String),
 }
 
-fn write_once(conn: &mut PgConn, op: &mut WriteOp) -> Attempt {
+fn write_once(conn: &mut PgConn, op: &mut WriteOp, relaxed: bool) -> Attempt {
     let PgConn {
         client,
         statements,
@@ -339,7 +350,13 @@ fn write_once(conn: &mut PgConn, op: &mut WriteOp) -> Attempt {
         }
     };
     let mut session = Session::new(&mut tx, statements, true);
-    let result = op(&mut session);
+    let result = if relaxed {
+        session
+            .execute(sql::RELAXED_COMMIT, &[])
+            .and_then(|()| op(&mut session))
+    } else {
+        op(&mut session)
+    };
     let failure = session.failure.into_inner();
     if let Some(e) = failure {
         let lost = e.is_closed() || is_connection_error(&e);
@@ -582,14 +599,31 @@ mod sql {
     pub const FAMILY_IDS: &str = "SELECT id FROM tessera_family WHERE id > $1 ORDER BY id LIMIT $2";
     pub const PAT_DIGESTS: &str =
         "SELECT digest FROM tessera_pat WHERE digest > $1 ORDER BY digest LIMIT $2";
+    pub const RELAXED_COMMIT: &str = "SET LOCAL synchronous_commit = off";
+    point_read!(
+        ATTEMPTS_GET,
+        ATTEMPTS_LOCK,
+        "SELECT count, resets_at FROM tessera_attempts WHERE digest = $1"
+    );
+    put!(
+        ATTEMPTS_INSERT,
+        ATTEMPTS_UPSERT,
+        "INSERT INTO tessera_attempts (digest, count, resets_at) VALUES ($1, $2, $3)",
+        "ON CONFLICT (digest) DO UPDATE SET count = EXCLUDED.count, resets_at = EXCLUDED.resets_at"
+    );
+    pub const ATTEMPTS_DELETE: &str = "DELETE FROM tessera_attempts WHERE digest = $1";
+    pub const ATTEMPT_KEYS: &str =
+        "SELECT digest FROM tessera_attempts WHERE digest > $1 ORDER BY digest LIMIT $2";
     pub const STATS: &str = "SELECT \
          (SELECT count(*) FROM tessera_refresh), \
          (SELECT count(*) FROM tessera_family), \
          (SELECT count(*) FROM tessera_user_revoked), \
          (SELECT count(*) FROM tessera_pat), \
          (SELECT sum(pg_total_relation_size(c))::bigint FROM unnest(ARRAY[\
-         'tessera_refresh', 'tessera_family', 'tessera_user_revoked', 'tessera_pat']::regclass[]) \
-         AS c)";
+         'tessera_refresh', 'tessera_family', 'tessera_user_revoked', 'tessera_pat', \
+         'tessera_attempts']::regclass[]) \
+         AS c), \
+         (SELECT count(*) FROM tessera_attempts)";
 }
 
 type Params<'p> = [&'p (dyn ToSql + Sync)];
@@ -616,6 +650,7 @@ enum Table {
     Refresh,
     Family,
     Pat,
+    Attempts,
 }
 
 impl<'a, C: GenericClient> Session<'a, C> {
@@ -799,6 +834,20 @@ impl<C: GenericClient> ReadTx for Session<'_, C> {
             .collect()
     }
 
+    fn attempts(&self, key: &Digest32) -> Result<Option<AttemptRecord>> {
+        let Some(row) =
+            self.point_read(Table::Attempts, sql::ATTEMPTS_GET, sql::ATTEMPTS_LOCK, key)?
+        else {
+            return Ok(None);
+        };
+        let count: i32 = col(&row, 0)?;
+        Ok(Some(AttemptRecord {
+            count: u32::try_from(count)
+                .map_err(|_| Error::storage("tessera_attempts: a negative count"))?,
+            resets_at: col(&row, 1)?,
+        }))
+    }
+
     fn stats(&self) -> Result<StoreStats> {
         let rows = self.query(sql::STATS, &[])?;
         let row = rows
@@ -813,6 +862,7 @@ impl<C: GenericClient> ReadTx for Session<'_, C> {
             families: count(1)?,
             user_marks: count(2)?,
             pats: count(3)?,
+            attempt_counters: count(5)?,
             file_bytes: count(4)?,
         })
     }
@@ -930,5 +980,24 @@ impl WriteTx for Session<'_, Transaction<'_>> {
 
     fn pat_digests(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>> {
         self.keys_after(sql::PAT_DIGESTS, after, limit)
+    }
+
+    fn put_attempts(&mut self, key: &Digest32, rec: &AttemptRecord) -> Result<()> {
+        let count = i32::try_from(rec.count).unwrap_or(i32::MAX);
+        let sql = self.put_sql(
+            Table::Attempts,
+            key,
+            sql::ATTEMPTS_INSERT,
+            sql::ATTEMPTS_UPSERT,
+        );
+        self.execute(sql, &[&&key[..], &count, &rec.resets_at])
+    }
+
+    fn delete_attempts(&mut self, key: &Digest32) -> Result<()> {
+        self.execute(sql::ATTEMPTS_DELETE, &[&&key[..]])
+    }
+
+    fn attempt_keys(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>> {
+        self.keys_after(sql::ATTEMPT_KEYS, after, limit)
     }
 }

@@ -12,6 +12,8 @@ use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+#[cfg(test)]
+use crate::store::records::AttemptRecord;
 use crate::store::records::{FamilyRecord, PatRecord, RefreshRecord};
 #[cfg(test)]
 use crate::store::records::{FamilyState, RefreshState, RevokeReason};
@@ -37,6 +39,10 @@ mod tables {
     pub const PAT_ID: &str = "tessera.v1.pat_id";
     /// (user id, created_at, PAT id) → (): listing by user, newest last.
     pub const USER_PAT: &str = "tessera.v1.user_pat";
+    /// SHA-256(throttle key) → [`AttemptRecord`](crate::store::records::AttemptRecord).
+    /// Added without a schema version change: a build that predates it
+    /// never opens it, and a file without it gains it empty.
+    pub const ATTEMPTS: &str = "tessera.v1.attempts";
     /// name → u64: schema version and counters.
     pub const META: &str = "tessera.v1.meta";
 }
@@ -54,6 +60,8 @@ pub(super) const PAT_ID: TableDefinition<&[u8; 16], &[u8; 32]> =
     TableDefinition::new(tables::PAT_ID);
 pub(super) const USER_PAT: TableDefinition<(&str, i64, &[u8; 16]), ()> =
     TableDefinition::new(tables::USER_PAT);
+pub(super) const ATTEMPTS: TableDefinition<&[u8; 32], &[u8]> =
+    TableDefinition::new(tables::ATTEMPTS);
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new(tables::META);
 
 /// The schema version this code writes.
@@ -137,6 +145,20 @@ mod tests {
         expected.extend(1_701_209_600i64.to_le_bytes());
         assert_eq!(bytes, expected);
         assert_eq!(decode::<RefreshRecord>(&expected).unwrap(), rec);
+    }
+
+    /// Bytes of an attempt counter as format version 1 writes them.
+    #[test]
+    fn decodes_attempt_bytes_written_by_format_v1() {
+        let rec = AttemptRecord {
+            count: 3,
+            resets_at: 1_700_000_900,
+        };
+        let mut expected = vec![1u8];
+        expected.extend(3u32.to_le_bytes());
+        expected.extend(1_700_000_900i64.to_le_bytes());
+        assert_eq!(encode(&rec).unwrap(), expected);
+        assert_eq!(decode::<AttemptRecord>(&expected).unwrap(), rec);
     }
 
     #[test]

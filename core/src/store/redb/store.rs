@@ -1,7 +1,14 @@
 //! The embedded store: one redb file (or redb's in-memory backend).
 //!
 //! Invariants:
-//! - every write transaction commits with `Durability::Immediate`;
+//! - every write transaction commits with `Durability::Immediate`, but
+//!   those of `write_op_relaxed` (attempt counters alone) in a store that
+//!   one process owns: they commit with `Durability::None`, visible at
+//!   once, made durable by the next durable commit, lost in a crash before
+//!   it. Every [`RELAXED_RUN`]-th of them commits durably, since redb frees
+//!   no page until a durable commit. redb refuses `None` when processes
+//!   share the file, so with `multi_process` they commit durably (through
+//!   group commit when it is on);
 //! - the handle is a [`ProcessLocal`]: a child of `fork()` opens its own
 //!   handle and leaks the inherited one without using or dropping it, since
 //!   closing a parent's handle from the child loses writes or corrupts
@@ -19,8 +26,8 @@ use redb::{Builder, ConcurrencyMode, Database, Durability, ReadableDatabase, Rea
 
 use super::file_backend::LseekLength;
 use super::format::{
-    FAMILY, META, OLDEST_SCHEMA_VERSION, PAT, PAT_ID, REFRESH, REFRESH_EXPIRY, SCHEMA_VERSION,
-    USER_FAMILY, USER_PAT, USER_REVOKED,
+    ATTEMPTS, FAMILY, META, OLDEST_SCHEMA_VERSION, PAT, PAT_ID, REFRESH, REFRESH_EXPIRY,
+    SCHEMA_VERSION, USER_FAMILY, USER_PAT, USER_REVOKED,
 };
 use super::group_commit::GroupCommit;
 use super::tx::{RedbRead, RedbWrite, Tables};
@@ -41,7 +48,13 @@ pub(crate) struct RedbStore {
     transactions: AtomicU64,
     /// Shares durable commits between concurrent writers; `None` when off.
     group: Option<GroupCommit>,
+    /// Relaxed commits since the last durable one made by a relaxed write.
+    relaxed_run: AtomicU64,
 }
+
+/// How many relaxed commits in a row may skip the flush; the next one is
+/// durable, so that redb can reuse the pages they freed.
+const RELAXED_RUN: u64 = 256;
 
 impl RedbStore {
     /// Opens (creating if missing) the database file at `path`.
@@ -61,6 +74,7 @@ impl RedbStore {
             multi_process,
             transactions: AtomicU64::new(0),
             group: group_commit.then(GroupCommit::default),
+            relaxed_run: AtomicU64::new(0),
         };
         store.init()?;
         Ok(store)
@@ -77,6 +91,7 @@ impl RedbStore {
             multi_process: false,
             transactions: AtomicU64::new(0),
             group: group_commit.then(GroupCommit::default),
+            relaxed_run: AtomicU64::new(0),
         };
         store.init()?;
         Ok(store)
@@ -112,6 +127,7 @@ impl RedbStore {
             tx.table(PAT)?;
             tx.table(PAT_ID)?;
             tx.table(USER_PAT)?;
+            tx.table(ATTEMPTS)?;
             Ok(())
         })
     }
@@ -187,6 +203,20 @@ impl Store for RedbStore {
             Some(group) => group.write(op, &|| self.begin_redb()),
             None => self.write_redb(|tx| op(tx)),
         }
+    }
+
+    fn write_op_relaxed(&self, mut op: WriteOp) -> Result<Output> {
+        let n = self.relaxed_run.fetch_add(1, Ordering::Relaxed);
+        if self.multi_process || n % RELAXED_RUN == RELAXED_RUN - 1 {
+            return self.write_op(op);
+        }
+        let mut tx = self.begin_redb()?;
+        tx.txn
+            .set_durability(Durability::None)
+            .map_err(storage("cannot set durability"))?;
+        let out = op(&mut tx)?;
+        tx.txn.commit().map_err(storage("commit failed"))?;
+        Ok(out)
     }
 
     fn read_dyn(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<()>) -> Result<()> {

@@ -23,10 +23,13 @@ use redb::{
 use serde::{Deserialize, Serialize};
 
 use super::format::{
-    self, FAMILY, PAT, PAT_ID, REFRESH, REFRESH_EXPIRY, USER_FAMILY, USER_PAT, USER_REVOKED,
+    self, ATTEMPTS, FAMILY, PAT, PAT_ID, REFRESH, REFRESH_EXPIRY, USER_FAMILY, USER_PAT,
+    USER_REVOKED,
 };
 use crate::error::{Error, Result};
-use crate::store::records::{Digest32, FamilyRecord, Id16, PatRecord, RefreshRecord};
+use crate::store::records::{
+    AttemptRecord, Digest32, FamilyRecord, Id16, PatRecord, RefreshRecord,
+};
 use crate::store::{ReadTx, StoreStats, WriteTx};
 
 /// A read snapshot.
@@ -204,12 +207,17 @@ impl<T: Tables> ReadTx for T {
         )
     }
 
+    fn attempts(&self, key: &Digest32) -> Result<Option<AttemptRecord>> {
+        get_record(self, ATTEMPTS, key)
+    }
+
     fn stats(&self) -> Result<StoreStats> {
         Ok(StoreStats {
             refresh_records: count(self, REFRESH)?,
             families: count(self, FAMILY)?,
             user_marks: count(self, USER_REVOKED)?,
             pats: count(self, PAT)?,
+            attempt_counters: count(self, ATTEMPTS)?,
             file_bytes: file_bytes(self.path()),
         })
     }
@@ -351,6 +359,18 @@ impl WriteTx for RedbWrite {
 
     fn pat_digests(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>> {
         self.keys_after(PAT, after, limit)
+    }
+
+    fn put_attempts(&mut self, key: &Digest32, rec: &AttemptRecord) -> Result<()> {
+        self.put_record(ATTEMPTS, key, rec).map(drop)
+    }
+
+    fn delete_attempts(&mut self, key: &Digest32) -> Result<()> {
+        self.remove(ATTEMPTS, key)
+    }
+
+    fn attempt_keys(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>> {
+        self.keys_after(ATTEMPTS, after, limit)
     }
 }
 
