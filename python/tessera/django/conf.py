@@ -115,6 +115,9 @@ class ScanningKey:
     key_identifier: str
     pem: str
     is_current: bool
+
+
+@dataclass(frozen=True)
 class Throttle:
     """Limits of the credential endpoints: (attempts, window in seconds)."""
 
@@ -566,7 +569,7 @@ def _throttle(value: Any, problems: list[Problem]) -> Throttle | None:
     before = len(problems)
     for key in value:
         if key not in THROTTLE_DEFAULTS:
-            problems.append(_unknown("TESSERA['THROTTLE']", key, THROTTLE_DEFAULTS, "E012"))
+            problems.append(_unknown("TESSERA['THROTTLE']", key, THROTTLE_DEFAULTS, "E011"))
     merged = {**THROTTLE_DEFAULTS, **value}
 
     def limit(key: str) -> tuple[int, int] | None:
