@@ -4,7 +4,7 @@
 # at a pinned version into .tools/.
 #
 #   make fuzz              every target for FUZZ_SECONDS (default 60) each
-#   make fuzz-smoke        every target for 30 s each; part of `make test`
+#   make fuzz-smoke        every target for 15 s each; part of `make test`
 #   make fuzz-seeds        rewrites the committed seed corpora
 #
 # The committed corpora in fuzz/corpus/<target> are read-only seeds; what
@@ -19,7 +19,7 @@
 
 FUZZ_TARGETS := jws_verify claims pat_parse record_decode engine_ops differential_hs256 json_strict
 FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS := 30
+FUZZ_SMOKE_SECONDS := 15
 CARGO_FUZZ_VERSION := 0.13.2
 CARGO_FUZZ := .tools/bin/cargo-fuzz
 FUZZ_DIR := $(CURDIR)/fuzz

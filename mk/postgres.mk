@@ -1,11 +1,18 @@
 # The PostgreSQL store (cargo feature `postgres` of tessera). `make
-# postgres-test` lints the crate with the feature on, then runs the engine,
-# PAT and PostgreSQL suites against a throwaway cluster that
+# postgres-test` runs the engine, PAT and PostgreSQL suites against a
+# throwaway cluster that
 # tests/pg/with-postgres.sh creates, and removes, around them (installing
 # Debian's postgresql first on a machine without it); then the Python
 # package's store tests and the Django test that runs two gunicorn
 # instances on one database, each on a cluster of its own. `make bench-postgres`
 # compares the PostgreSQL and redb stores, on a cluster with fsync on.
+#
+# The Python binding enables tessera's `postgres` feature, and cargo unifies
+# the features of a workspace's members: `make lint` and `make rust-test`
+# already build (and lint) the crate with the feature. Selecting the suites
+# from the whole workspace, not with `-p tessera --features postgres`, keeps
+# that feature set, so this stage reuses rust-test's build instead of
+# compiling the crate and its dependencies once more.
 
 .PHONY: postgres-test bench-postgres
 
@@ -19,8 +26,7 @@ bench: bench-postgres
 
 postgres-test: django-install
 	$(SKIP_RESET)
-	$(CARGO) clippy -p tessera --all-targets --features postgres -- -D warnings
-	tests/pg/with-postgres.sh -- $(CARGO) test -p tessera --release --features postgres \
+	tests/pg/with-postgres.sh -- $(CARGO) test --workspace --release \
 		--test engine --test pat --test postgres
 	tests/pg/with-postgres.sh -- .venv/bin/python -m pytest -q $(PYTEST_SKIP_NOTES) \
 		python/tests/test_store.py
