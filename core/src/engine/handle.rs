@@ -22,10 +22,21 @@ use crate::client::Verifier;
 use crate::clock::SharedClock;
 use crate::error::{Error, Result};
 use crate::store::records::Id16;
-use crate::store::{self, OpenOptions, Store, StoreLocation, StoreStats};
+use crate::store::{self, OpenOptions, Store, StoreLocation, StoreStats, WriteTx};
 
 /// How many expired records one purge transaction removes at most.
 const PURGE_BATCH: usize = 1000;
+
+/// Lists up to `limit` keys of a table after a cursor, in key order.
+pub(super) type Scan<K> = fn(&mut dyn WriteTx, Option<K>, usize) -> Result<Vec<K>>;
+
+/// How a purge batch commits (see [`Store::write_op_relaxed`]).
+#[derive(Clone, Copy)]
+pub(super) enum Commit {
+    Durable,
+    /// For attempt counters alone.
+    Relaxed,
+}
 
 /// Record counts and size, from [`Engine::stats`].
 pub type Stats = StoreStats;
@@ -115,33 +126,66 @@ impl Engine {
                 break;
             }
         }
+        removed += self.purge_scan(
+            Commit::Durable,
+            |tx, after, limit| tx.family_ids(after, limit),
+            move |tx, id| {
+                let Some(fam) = tx.family(id)? else {
+                    return Ok(false);
+                };
+                // Its current token, and so every token it had, can no
+                // longer verify.
+                let gone = fam.expires_at.saturating_add(leeway) <= now;
+                if gone {
+                    tx.delete_family(id, &fam.user_id)?;
+                }
+                Ok(gone)
+            },
+            || self.forget_sessions(None),
+        )?;
+        removed += self.purge_pats(now)?;
+        removed += self.purge_attempts(now)?;
+        Ok(removed)
+    }
+
+    /// Walks one table in key order, a batch of [`PURGE_BATCH`] keys per
+    /// transaction, and counts the records `purge` removed (it returns
+    /// whether it did). `scan` lists the keys after a cursor; `after_batch`
+    /// runs after each transaction, committed or not. Batches keep each
+    /// transaction short, so purging never holds the store for long.
+    pub(super) fn purge_scan<K: Copy + Send + 'static>(
+        &self,
+        commit: Commit,
+        scan: Scan<K>,
+        purge: impl Fn(&mut dyn WriteTx, &K) -> Result<bool> + Clone + Send + 'static,
+        after_batch: impl Fn(),
+    ) -> Result<u64> {
+        let mut removed = 0u64;
         let mut after = None;
         loop {
-            let outcome = self.store.write(move |tx| {
-                let batch = tx.family_ids(after, PURGE_BATCH)?;
+            let purge = purge.clone();
+            let op = move |tx: &mut dyn WriteTx| {
+                let batch = scan(tx, after, PURGE_BATCH)?;
                 let mut n = 0u64;
-                for id in &batch {
-                    let Some(fam) = tx.family(id)? else { continue };
-                    // Its current token, and so every token it had, can no
-                    // longer verify.
-                    if fam.expires_at.saturating_add(leeway) <= now {
-                        tx.delete_family(id, &fam.user_id)?;
+                for key in &batch {
+                    if purge(tx, key)? {
                         n += 1;
                     }
                 }
                 Ok((n, batch.last().copied(), batch.len()))
-            });
-            self.forget_sessions(None);
+            };
+            let outcome = match commit {
+                Commit::Durable => self.store.write(op),
+                Commit::Relaxed => self.store.write_relaxed(op),
+            };
+            after_batch();
             let (n, last, seen) = outcome?;
             removed += n;
             after = last;
             if seen < PURGE_BATCH {
-                break;
+                return Ok(removed);
             }
         }
-        removed += self.purge_pats(now)?;
-        removed += self.purge_attempts(now)?;
-        Ok(removed)
     }
 
     /// Record counts and the file size.

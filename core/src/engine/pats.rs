@@ -16,15 +16,12 @@
 use std::fmt;
 
 use super::events::EventKind;
-use super::handle::Engine;
+use super::handle::{Commit, Engine};
 use super::pat_token;
 use crate::claims::UserId;
 use crate::error::{Error, Result};
 use crate::store::records::{Id16, PatRecord};
 use crate::store::WriteTx;
-
-/// How many records one PAT purge transaction examines.
-const PURGE_BATCH: usize = 1000;
 
 /// A freshly created token: the only value that ever holds the plaintext.
 #[derive(Clone, PartialEq, Eq)]
@@ -364,33 +361,25 @@ impl Engine {
     /// Removes expired tokens and stale tombstones; part of `purge_expired`.
     pub(crate) fn purge_pats(&self, now: i64) -> Result<u64> {
         let retention = self.pat.tombstone_secs();
-        let mut removed = 0;
-        let mut after = None;
-        loop {
-            let (n, last, seen) = self.store.write(move |tx| {
-                let batch = tx.pat_digests(after, PURGE_BATCH)?;
-                let mut n = 0u64;
-                for digest in &batch {
-                    let Some(rec) = tx.pat(digest)? else { continue };
-                    let gone = match (rec.expires_at, rec.revoked_at) {
-                        (Some(exp), _) => exp <= now,
-                        (None, Some(at)) => at.saturating_add(retention) <= now,
-                        (None, None) => false,
-                    };
-                    if gone {
-                        tx.delete_pat(digest, &rec)?;
-                        n += 1;
-                    }
+        self.purge_scan(
+            Commit::Durable,
+            |tx, after, limit| tx.pat_digests(after, limit),
+            move |tx, digest| {
+                let Some(rec) = tx.pat(digest)? else {
+                    return Ok(false);
+                };
+                let gone = match (rec.expires_at, rec.revoked_at) {
+                    (Some(exp), _) => exp <= now,
+                    (None, Some(at)) => at.saturating_add(retention) <= now,
+                    (None, None) => false,
+                };
+                if gone {
+                    tx.delete_pat(digest, &rec)?;
                 }
-                Ok((n, batch.last().copied(), batch.len()))
-            })?;
-            removed += n;
-            after = last;
-            if seen < PURGE_BATCH {
-                break;
-            }
-        }
-        Ok(removed)
+                Ok(gone)
+            },
+            || {},
+        )
     }
 
     fn check_pat_request(

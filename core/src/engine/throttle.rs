@@ -37,12 +37,10 @@
 
 use sha2::{Digest, Sha256};
 
-use super::handle::Engine;
+use super::handle::{Commit, Engine};
 use crate::error::{Error, Result};
 use crate::store::records::{AttemptRecord, Digest32};
 
-/// How many counters one purge transaction examines.
-const PURGE_BATCH: usize = 1000;
 /// The longest window accepted: a year, in seconds.
 const MAX_WINDOW: i64 = 366 * 24 * 3600;
 /// The longest key accepted, in bytes (it is hashed, never stored).
@@ -144,26 +142,18 @@ impl Engine {
 
     /// Removes counters whose window has ended; part of `purge_expired`.
     pub(crate) fn purge_attempts(&self, now: i64) -> Result<u64> {
-        let mut removed = 0u64;
-        let mut after = None;
-        loop {
-            let (n, last, seen) = self.store.write_relaxed(move |tx| {
-                let batch = tx.attempt_keys(after, PURGE_BATCH)?;
-                let mut n = 0u64;
-                for key in &batch {
-                    if tx.attempts(key)?.is_some_and(|r| r.resets_at <= now) {
-                        tx.delete_attempts(key)?;
-                        n += 1;
-                    }
+        self.purge_scan(
+            Commit::Relaxed,
+            |tx, after, limit| tx.attempt_keys(after, limit),
+            move |tx, key| {
+                let gone = tx.attempts(key)?.is_some_and(|r| r.resets_at <= now);
+                if gone {
+                    tx.delete_attempts(key)?;
                 }
-                Ok((n, batch.last().copied(), batch.len()))
-            })?;
-            removed += n;
-            after = last;
-            if seen < PURGE_BATCH {
-                return Ok(removed);
-            }
-        }
+                Ok(gone)
+            },
+            || {},
+        )
     }
 }
 
