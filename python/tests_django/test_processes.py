@@ -124,6 +124,45 @@ def test_a_password_change_in_another_process_ends_the_sessions(site: Site) -> N
     assert (status, body["error"]["code"]) == (401, "token_revoked")
 
 
+def cookie_refresh(site: Site, cookies: dict[str, str]) -> tuple[int, dict[str, str], str]:
+    """A refresh by the cookie, as a tab sends it: (status, cookies set, worker pid)."""
+    conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=30)
+    try:
+        headers = {
+            "Content-Type": "application/json",
+            "Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items()),
+            "X-CSRFToken": cookies["csrftoken"],
+        }
+        conn.request("POST", "/api/v1/auth/refresh/", "{}", headers)
+        response = conn.getresponse()
+        response.read()
+        jar: SimpleCookie = SimpleCookie()
+        for header in response.msg.get_all("Set-Cookie") or []:
+            jar.load(header)
+        pid = response.getheader("X-Worker-Pid", "")
+    finally:
+        conn.close()
+    return response.status, {name: m.value for name, m in jar.items()}, pid
+
+
+def test_two_tabs_refresh_one_cookie_at_once(site: Site) -> None:
+    """Two tabs share one cookie jar and refresh at once on different
+    workers; the browser applies their Set-Cookie in either order, and the
+    next refresh works every time."""
+    _, jar = browser_login(site)
+    for trial in range(10):
+        results = at_once(2, lambda _, j=dict(jar): cookie_refresh(site, j))
+        assert [status for status, _, _ in results] == [200, 200], (trial, results)
+        first, second = (cookies for _, cookies, _ in results)
+        assert first["tessera_refresh"] == second["tessera_refresh"], trial
+        order = (first, second) if trial % 2 else (second, first)
+        for cookies in order:
+            jar.update(cookies)
+        status, cookies, _ = cookie_refresh(site, jar)
+        assert status == 200, trial
+        jar.update(cookies)
+
+
 def test_login_limit_holds_across_workers(site: Site) -> None:
     """The 11th wrong guess is refused whichever of the 4 workers answers."""
     refusers = guess_rounds(site, 20, "workers")

@@ -93,10 +93,6 @@ def test_bad_settings_are_check_errors(
     assert expected in ids(settings, tessera)
 
 
-@pytest.mark.parametrize(
-    "store",
-    ["sqlite:///tokens.db", "/var/lib/tessera.redb", "postgres://", 42, b"postgres://db/x"],
-)
 def test_session_settings_reach_the_engine(settings: Any, tmp_path: Path) -> None:
     settings.TESSERA = {
         "DATABASE_PATH": tmp_path / "t.redb",
@@ -113,6 +109,10 @@ def test_session_settings_reach_the_engine(settings: Any, tmp_path: Path) -> Non
     assert options.claims_hook is claims_hooks.role
 
 
+@pytest.mark.parametrize(
+    "store",
+    ["sqlite:///tokens.db", "/var/lib/tessera.redb", "postgres://", 42, b"postgres://db/x"],
+)
 def test_store_must_be_a_postgres_url(settings: Any, tmp_path: Path, store: object) -> None:
     assert ids(settings, {"STORE": store, "DATABASE_PATH": tmp_path / "t.redb"}) == ["tessera.E008"]
 
