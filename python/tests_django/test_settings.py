@@ -161,6 +161,8 @@ def test_a_short_secret_key_points_at_signing_key(settings: Any, tmp_path: Path)
         ({"LEEWAY": timedelta(days=2)}, "LEEWAY", "SIGNING_KEY"),
         ({"PAT_PREFIX": "Bad-Prefix"}, "PAT_PREFIX", "SIGNING_KEY"),
         ({"USER_ID_CLAIM": "exp"}, "USER_ID_CLAIM", "SIGNING_KEY"),
+        ({"SESSION_MAX_LIFETIME": timedelta(days=3700)}, "SESSION_MAX_LIFETIME", "SIGNING_KEY"),
+        ({"MAX_SESSIONS_PER_USER": 2**40}, "MAX_SESSIONS_PER_USER", "SIGNING_KEY"),
         (
             {"ACCESS_TOKEN_LIFETIME": timedelta(days=2), "REFRESH_TOKEN_LIFETIME": 86400},
             "ACCESS_TOKEN_LIFETIME",

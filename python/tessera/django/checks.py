@@ -74,8 +74,9 @@ _HINTS = {
         'with "_", like the default "tsr_pat_".'
     ),
     "session_max_lifetime": (
-        'TESSERA["SESSION_MAX_LIFETIME"] is None (the default) or whole seconds, and '
-        'TESSERA["MAX_SESSIONS_PER_USER"] None or a count; see the README for their bounds.'
+        'TESSERA["SESSION_MAX_LIFETIME"] is None (the default) or positive whole seconds, '
+        'at most ten years; TESSERA["MAX_SESSIONS_PER_USER"] is None (the default) or a '
+        "count from 1 to 4294967295."
     ),
 }
 
