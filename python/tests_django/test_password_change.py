@@ -285,3 +285,27 @@ def test_the_engine_events_name_the_user(
         signals.token_event.disconnect(on_event)
     assert ("logout_all", str(user.pk)) in seen
     assert get_engine().sessions(user.pk) == []
+
+
+def test_a_rehash_at_reauthentication_keeps_the_requests_session(
+    api: APIClient, user: AbstractBaseUser, tokens: dict[str, str], settings: Any
+) -> None:
+    """A hasher upgrade rehashes the password when it is next checked: a
+    new hash, so the other sessions end, but never the session that is
+    reauthenticating."""
+    other = login(api, "alice@example.com")
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+        "hashers.CountingHasher",
+    ]
+    response = api.post(
+        "/api/v1/auth/reauthenticate/",
+        {"password": PASSWORD},
+        format="json",
+        **bearer(tokens["access"]),
+    )
+    assert response.status_code == 200, response.content
+    user.refresh_from_db()
+    assert user.password.startswith("pbkdf2_sha1$")
+    assert_session_alive(api, response.json())
+    assert_session_ended(api, other)

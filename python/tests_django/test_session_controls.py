@@ -247,3 +247,15 @@ def test_reauthenticate_in_cookie_mode_sets_the_cookie(
     cookie = response.cookies["tessera_refresh"]
     assert cookie["httponly"] is True
     assert get_engine().verify_refresh(cookie.value)["sid"] == claims(tokens["access"])["sid"]
+
+
+def test_has_recent_auth_needs_max_auth_age() -> None:
+    from django.core.exceptions import ImproperlyConfigured
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.views import APIView
+    from tessera.django.permissions import HasRecentAuth
+
+    request = Request(APIRequestFactory().get("/"))
+    with pytest.raises(ImproperlyConfigured, match="max_auth_age"):
+        HasRecentAuth().has_permission(request, APIView())
