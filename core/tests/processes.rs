@@ -233,7 +233,11 @@ fn kill_and_check(role: &str, rounds: u32, min_ms: u64, window_ms: u64) -> usize
     let mut seed = u64::from(std::process::id()) ^ 0x9e37_79b9_7f4a_7c15;
     let mut total = 0;
     for round in 0..rounds {
-        let mut proc = child(role, &db, "").spawn().unwrap();
+        // Without a convergence window, a spent token is refused at once.
+        let mut proc = child(role, &db, "")
+            .env("TESSERA_GRACE", "0")
+            .spawn()
+            .unwrap();
         let stdout = proc.stdout.take().unwrap();
         seed = seed
             .wrapping_mul(6364136223846793005)
@@ -259,8 +263,10 @@ fn kill_and_check(role: &str, rounds: u32, min_ms: u64, window_ms: u64) -> usize
             spent.len(),
             "round {round}: a token was spent twice"
         );
-        let engine = Engine::open(&db, config(true))
-            .unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+        let mut cfg = config(true);
+        cfg.reuse_grace = Duration::ZERO;
+        let engine =
+            Engine::open(&db, cfg).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
         for t in &spent {
             let err = engine.verify_refresh(t).unwrap_err();
             assert_eq!(

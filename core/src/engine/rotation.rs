@@ -731,7 +731,7 @@ fn make_room(tx: &mut dyn WriteTx, user: &str, limit: u32, now: i64) -> Result<V
             }
         }
     }
-    live.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    live.sort_by_key(|(refreshed, created, fid, _)| (*refreshed, *created, *fid));
     // `limit` is positive (checked by the configuration); the new session
     // takes one place.
     let keep = usize::try_from(limit)
