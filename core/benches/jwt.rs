@@ -52,6 +52,7 @@ fn claims(now: i64) -> Claims {
         iss: None,
         aud: vec![],
         family: None,
+        auth_time: None,
         extra: Default::default(),
     }
 }

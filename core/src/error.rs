@@ -220,6 +220,7 @@ pub const CATALOG: &[CodeInfo] = &[
     code("method_not_allowed", 405, Layer::Http, "the method is not allowed here"),
     code("validation_error", 400, Layer::Http, "the request body or a parameter is invalid"),
     code("too_many_attempts", 429, Layer::Http, "too many attempts from this address or for this account; retry after `Retry-After` seconds"),
+    code("reauthentication_required", 403, Layer::Http, "the login behind the access token is older than the action allows; call `auth/reauthenticate/`"),
 ];
 
 /// The catalog entry of `code`, if it is one.

@@ -78,6 +78,7 @@ fn float_extra_claims_survive_encoding_and_rotation() {
         iss: None,
         aud: vec![],
         family: None,
+        auth_time: None,
         extra: extra.clone(),
     };
     let back = v.validate(&v.encode(&claims), None, T0).unwrap();

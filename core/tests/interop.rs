@@ -106,6 +106,7 @@ fn tessera_claims(now: i64) -> Claims {
         iss: None,
         aud: vec![],
         family: None,
+        auth_time: None,
         extra: Default::default(),
     }
 }

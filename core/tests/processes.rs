@@ -20,6 +20,10 @@ fn config(multi_process: bool) -> EngineConfig {
     let mut cfg =
         EngineConfig::new(KeySet::new(Key::hmac(Algorithm::HS256, SECRET).unwrap()).unwrap());
     cfg.multi_process = multi_process;
+    // A child runs with the convergence window its parent names.
+    if let Ok(grace) = std::env::var("TESSERA_GRACE") {
+        cfg.reuse_grace = Duration::from_secs(grace.parse().unwrap());
+    }
     cfg
 }
 
@@ -60,12 +64,13 @@ fn child_entry() {
     let out = std::io::stdout();
     let mut out = out.lock();
     match role.as_str() {
-        // Refresh every token in the file, in order, reporting each outcome.
+        // Refresh every token in the file, in order, reporting each outcome
+        // (and the refresh token received).
         "race" => {
             let tokens = std::fs::read_to_string(&arg).unwrap();
             for (i, t) in tokens.lines().enumerate() {
                 let outcome = match engine.refresh(t) {
-                    Ok(_) => "ok".to_owned(),
+                    Ok(pair) => format!("ok {}", pair.refresh),
                     Err(e) => e.code().to_owned(),
                 };
                 writeln!(out, "@ {i} {outcome}").unwrap();
@@ -127,6 +132,8 @@ fn child_entry() {
     }
 }
 
+/// With no convergence window, a token is exchanged once across
+/// processes, and every other presentation is a replay.
 #[test]
 fn single_use_across_four_processes() {
     let dir = tempfile::tempdir().unwrap();
@@ -138,7 +145,11 @@ fn single_use_across_four_processes() {
     let list = dir.path().join("tokens.txt");
     std::fs::write(&list, tokens.join("\n")).unwrap();
     let children: Vec<_> = (0..4)
-        .map(|_| child("race", &db, list.to_str().unwrap()).spawn().unwrap())
+        .map(|_| {
+            let mut c = child("race", &db, list.to_str().unwrap());
+            c.env("TESSERA_GRACE", "0");
+            c.spawn().unwrap()
+        })
         .collect();
     let mut wins = vec![0u32; tokens.len()];
     for c in children {
@@ -150,7 +161,7 @@ fn single_use_across_four_processes() {
             let (i, outcome) = line.split_once(' ').unwrap();
             let i: usize = i.parse().unwrap();
             match outcome {
-                "ok" => wins[i] += 1,
+                o if o.starts_with("ok ") => wins[i] += 1,
                 "refresh_reused" | "token_revoked" => {}
                 other => panic!("unexpected outcome {other}"),
             }
@@ -161,6 +172,53 @@ fn single_use_across_four_processes() {
     // once and was then replayed, which revoked its session.
     assert_eq!(engine.stats().unwrap().families, 200);
     assert!(engine.sessions("racer").unwrap().is_empty());
+}
+
+/// Four processes refresh the same tokens at once, inside the convergence
+/// window: every call succeeds, and all return one refresh token, which
+/// is then the family's only live one.
+#[test]
+fn four_processes_refreshing_one_token_get_one_successor() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("converge.redb");
+    let mut cfg = config(true);
+    cfg.reuse_grace = Duration::from_secs(60);
+    let engine = Engine::open(&db, cfg).unwrap();
+    let tokens: Vec<String> = (0..40)
+        .map(|_| engine.issue("racer", Map::new()).unwrap().refresh)
+        .collect();
+    let list = dir.path().join("tokens.txt");
+    std::fs::write(&list, tokens.join("\n")).unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = child("race", &db, list.to_str().unwrap());
+            c.env("TESSERA_GRACE", "60");
+            c.spawn().unwrap()
+        })
+        .collect();
+    let mut successors: Vec<Vec<String>> = vec![Vec::new(); tokens.len()];
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "child failed");
+        for line in reports(&out.stdout) {
+            let (i, outcome) = line.split_once(' ').unwrap();
+            let i: usize = i.parse().unwrap();
+            let token = outcome
+                .strip_prefix("ok ")
+                .unwrap_or_else(|| panic!("token {i}: {outcome}"));
+            successors[i].push(token.to_owned());
+        }
+    }
+    for (i, got) in successors.iter().enumerate() {
+        assert_eq!(got.len(), 4, "token {i}");
+        assert!(
+            got.iter().all(|t| t == &got[0]),
+            "token {i}: two successors"
+        );
+        // The successor is live; the spent token only converges.
+        engine.verify_refresh(&got[0]).unwrap();
+    }
+    assert_eq!(engine.sessions("racer").unwrap().len(), tokens.len());
 }
 
 /// Runs `role` children that report each spent token once its rotation is
@@ -175,7 +233,11 @@ fn kill_and_check(role: &str, rounds: u32, min_ms: u64, window_ms: u64) -> usize
     let mut seed = u64::from(std::process::id()) ^ 0x9e37_79b9_7f4a_7c15;
     let mut total = 0;
     for round in 0..rounds {
-        let mut proc = child(role, &db, "").spawn().unwrap();
+        // Without a convergence window, a spent token is refused at once.
+        let mut proc = child(role, &db, "")
+            .env("TESSERA_GRACE", "0")
+            .spawn()
+            .unwrap();
         let stdout = proc.stdout.take().unwrap();
         seed = seed
             .wrapping_mul(6364136223846793005)
@@ -201,8 +263,10 @@ fn kill_and_check(role: &str, rounds: u32, min_ms: u64, window_ms: u64) -> usize
             spent.len(),
             "round {round}: a token was spent twice"
         );
-        let engine = Engine::open(&db, config(true))
-            .unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+        let mut cfg = config(true);
+        cfg.reuse_grace = Duration::ZERO;
+        let engine =
+            Engine::open(&db, cfg).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
         for t in &spent {
             let err = engine.verify_refresh(t).unwrap_err();
             assert_eq!(

@@ -202,6 +202,7 @@ fn claims_and_rules() -> impl Strategy<Value = (Claims, Validation)> {
                     iss,
                     aud: aud.unwrap_or_default(),
                     family: sid.map(|s| FamilyId::parse(&s).unwrap()),
+                    auth_time: None,
                     extra: extra.into_iter().collect(),
                 };
                 (claims, validation)

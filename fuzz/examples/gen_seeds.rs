@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{json, Map, Value};
-use tessera::internal::pat_codec as codec;
-use tessera::{Engine, EngineConfig, FamilyId, ManualClock, TokenKeeper};
 use tessera::internal::base64url;
+use tessera::internal::pat_codec as codec;
 use tessera::{jws, Claims, Jti, TokenType, UserId, Validation};
+use tessera::{Engine, EngineConfig, FamilyId, ManualClock, TokenKeeper};
 use tessera_fuzz::keys;
 
 fn main() {
@@ -52,6 +52,7 @@ fn claims(token_type: TokenType) -> Claims {
         iss: None,
         aud: vec![],
         family: None,
+        auth_time: None,
         extra: Default::default(),
     }
 }

@@ -92,6 +92,7 @@ fn read(c: &Claims) -> Expected {
         iss: c.iss.clone(),
         aud: c.aud.clone(),
         sid: c.family.as_ref().map(|f| f.as_str().into()),
+        auth_time: c.auth_time,
         extra,
     }
 }

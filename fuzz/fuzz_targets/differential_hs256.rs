@@ -12,8 +12,8 @@ use std::sync::LazyLock;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use libfuzzer_sys::fuzz_target;
-use tessera::{jws, Clock, Jwt, SystemClock, Validation};
 use tessera::internal::base64url;
+use tessera::{jws, Clock, Jwt, SystemClock, Validation};
 use tessera_fuzz::keys;
 
 struct Setup {

@@ -28,6 +28,7 @@ const CLAIMS: &[&str] = &[
     "iss",
     "aud",
     "sid",
+    "auth_time",
 ];
 const HEADER: &[&str] = &["crit", "alg", "typ", "kid"];
 
@@ -80,14 +81,20 @@ impl<'de> serde::Deserialize<'de> for Counted {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("JSON")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Counted, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Counted, A::Error> {
                 let mut n = 0;
                 while let Some((_, v)) = m.next_entry::<serde::de::IgnoredAny, Counted>()? {
                     n += 1 + v.0;
                 }
                 Ok(Counted(n))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Counted, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<Counted, A::Error> {
                 let mut n = 0;
                 while let Some(v) = s.next_element::<Counted>()? {
                     n += v.0;
@@ -148,11 +155,15 @@ fuzz_target!(|data: &[u8]| {
     }
     let whole = Value::Object(map);
     within(&whole, 1, &limits);
-    let plain: Value = serde_json::from_slice(doc).expect("serde_json refuses an accepted document");
+    let plain: Value =
+        serde_json::from_slice(doc).expect("serde_json refuses an accepted document");
     assert_eq!(plain, whole, "an accepted document read differently");
     // Equal values can still differ in spelling (0.0 and -0.0 compare
     // equal as floats); serialised, they may not.
-    assert_eq!(serde_json::to_string(&plain).ok(), serde_json::to_string(&whole).ok());
+    assert_eq!(
+        serde_json::to_string(&plain).ok(),
+        serde_json::to_string(&whole).ok()
+    );
     assert_eq!(
         members_in_text(doc),
         Some(members_in_value(&whole)),

@@ -320,6 +320,8 @@ pub struct Expected {
     pub aud: Vec<String>,
     /// Family id.
     pub sid: Option<String>,
+    /// Time of the session's credential check.
+    pub auth_time: Option<i64>,
     /// Names of the other members, sorted.
     pub extra: Vec<String>,
 }
@@ -389,6 +391,7 @@ impl Rules {
         let exp = date(get("exp")).ok()??;
         let iat = date(get("iat")).ok()?;
         let nbf = date(get("nbf")).ok()?;
+        let auth_time = date(get("auth_time")).ok()?;
         let iss = match get("iss") {
             None => None,
             Some(Json::Str(s)) => Some(s.clone()),
@@ -436,6 +439,7 @@ impl Rules {
             "iss",
             "aud",
             "sid",
+            "auth_time",
         ];
         let mut extra: Vec<String> = members
             .iter()
@@ -453,6 +457,7 @@ impl Rules {
             iss,
             aud,
             sid,
+            auth_time,
             extra,
         })
     }

@@ -1,6 +1,7 @@
 """The example site's URLs plus host views used by the tests."""
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.http import Http404
 from django.urls import include, path
 from portfolio_site.urls import urlpatterns as site_urlpatterns
@@ -10,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as simplejwt_views
+from tessera.django import keep_token_session
 from tessera.django.views import TesseraView, read_body, signup_response
 
 
@@ -44,6 +46,38 @@ class HostSignUpView(TesseraView):
         return signup_response(request, user)
 
 
+class HostPasswordView(TesseraView):
+    """A site's own password change: the other token sessions end, this
+    request's session stays."""
+
+    def post(self, request: Request) -> Response:
+        data = read_body(request, {"password": str}, required=("password",))
+        with keep_token_session(request):
+            request.user.set_password(data["password"])
+            request.user.save()
+        return Response(status=204)
+
+
+# Django's own password views, as a site wires them.
+password_urlpatterns = [
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path(
+        "reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+]
+
 # djangorestframework-simplejwt's own views, to hold the compat URLs to.
 simplejwt_urlpatterns = [
     path("token/", simplejwt_views.TokenObtainPairView.as_view()),
@@ -57,6 +91,8 @@ urlpatterns = [
     path("host/validate/", HostValidationView.as_view()),
     path("host/missing/", HostNotFoundView.as_view()),
     path("host/signup/", HostSignUpView.as_view()),
+    path("host/password/", HostPasswordView.as_view()),
+    path("accounts/", include(password_urlpatterns)),
     path("api/", include("tessera.django.compat_urls")),
     path("simplejwt/", include(simplejwt_urlpatterns)),
 ]

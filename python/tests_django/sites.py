@@ -166,16 +166,14 @@ def log_in(site: Site) -> dict[str, str]:
     return body["tokens"]
 
 
-def one_winner(results: list[Result]) -> dict[str, str]:
-    """Checks that exactly one of concurrent refreshes of one token got a new
-    pair and every other was refused as a spent or revoked token; the pair."""
-    statuses = sorted(status for status, _, _ in results)
-    assert statuses == [200] + [401] * (len(results) - 1), statuses
-    for status, body, _ in results:
-        if status == 401:
-            assert body["error"]["code"] in {"refresh_reused", "token_revoked"}, body
-    [winner] = [body for status, body, _ in results if status == 200]
-    return winner
+def one_successor(results: list[Result]) -> dict[str, str]:
+    """Checks that concurrent refreshes of one token inside REUSE_GRACE (the
+    example site's default, 10 s) all got the same successor pair; the pair."""
+    statuses = [status for status, _, _ in results]
+    assert statuses == [200] * len(results), [body for _, body, _ in results]
+    pairs = {(body["access"], body["refresh"]) for _, body, _ in results}
+    assert len(pairs) == 1, f"{len(pairs)} different successors"
+    return dict(results[0][1])
 
 
 def guess_rounds(site: Site, trials: int, tag: str) -> set[str]:

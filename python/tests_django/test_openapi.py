@@ -127,6 +127,13 @@ def test_each_endpoint_names_its_codes(schema: dict[str, Any]) -> None:
     assert codes(create, "403") == {"pat_not_allowed"}
     assert "pat_revoked" in codes(create, "401")
     assert codes(paths[PREFIX + "me/access-tokens/{pat_id}/"]["delete"], "404") == {"not_found"}
+    reauthenticate = paths[PREFIX + "auth/reauthenticate/"]["post"]
+    assert {"invalid_credentials", "token_revoked"} <= codes(reauthenticate, "401")
+    assert codes(reauthenticate, "403") == {"pat_not_allowed"}
+    assert codes(reauthenticate, "429") == {"too_many_attempts"}
+    assert set(
+        reauthenticate["responses"]["200"]["content"]["application/json"]["schema"].values()
+    ) == {"#/components/schemas/TokenPairBody"}
 
 
 def test_pat_scopes_are_nullable(schema: dict[str, Any]) -> None:

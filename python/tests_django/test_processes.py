@@ -6,9 +6,11 @@ bounded: loopback only, fixed request counts, and timeouts on every wait.
 
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 from collections.abc import Callable, Iterator
+from http.cookies import SimpleCookie
 
 import pytest
 
@@ -21,7 +23,7 @@ from sites import (
     gunicorn,
     log_in,
     manage,
-    one_winner,
+    one_successor,
     site_env,
 )
 
@@ -53,17 +55,112 @@ def until_every_worker(site: Site, request: Callable[[], Result], rounds: int = 
     return results
 
 
-def test_concurrent_refreshes_of_one_token_have_one_winner(site: Site) -> None:
-    tokens = log_in(site)
-    results = at_once(
-        CLIENTS,
-        lambda _: site.call("POST", "/api/v1/auth/refresh/", {"refresh": tokens["refresh"]}),
+def test_concurrent_refreshes_of_one_token_converge(site: Site) -> None:
+    """16 clients (tabs, app instances) refresh one token at once, on 4
+    workers: every one gets the same successor, which then rotates on."""
+    for trial in range(5):
+        tokens = log_in(site)
+        results = at_once(
+            CLIENTS,
+            lambda _, t=tokens: site.call(
+                "POST", "/api/v1/auth/refresh/", {"refresh": t["refresh"]}
+            ),
+        )
+        successor = one_successor(results)
+        assert len({pid for _, _, pid in results}) >= 2, "one worker served everything"
+        status, body, _ = site.call("GET", "/api/v1/me/", token=successor["access"])
+        assert status == 200, (trial, body)
+        status, body, _ = site.call(
+            "POST", "/api/v1/auth/refresh/", {"refresh": successor["refresh"]}
+        )
+        assert status == 200, (trial, body)
+
+
+def browser_login(site: Site) -> tuple[str, dict[str, str]]:
+    """A login in cookie mode, as the SPA makes it: the access token and the
+    cookies set (the refresh cookie and the CSRF token)."""
+    conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=30)
+    try:
+        body = {"email": "demo@example.com", "password": "portfolio-demo-password"}
+        headers = {"Content-Type": "application/json", "X-Tessera-Refresh": "cookie"}
+        conn.request("POST", "/api/v1/auth/login/email/", json.dumps(body), headers)
+        response = conn.getresponse()
+        payload = json.loads(response.read())
+        assert response.status == 200, payload
+        jar: SimpleCookie = SimpleCookie()
+        for header in response.msg.get_all("Set-Cookie") or []:
+            jar.load(header)
+    finally:
+        conn.close()
+    return payload["tokens"]["access"], {name: m.value for name, m in jar.items()}
+
+
+def test_a_password_change_in_another_process_ends_the_sessions(site: Site) -> None:
+    """The password changes in a manage.py process; every worker refuses
+    the sessions' access tokens at once, a body refresh token, and a copy
+    of a refresh cookie."""
+    access, cookies = browser_login(site)
+    other = log_in(site)
+    manage(
+        site.env,
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model\n"
+        "user = get_user_model().objects.get(email='demo@example.com')\n"
+        "user.set_password('portfolio-demo-password')\n"
+        "user.save()\n",
     )
-    winner = one_winner(results)
-    assert len({pid for _, _, pid in results}) >= 2, "one worker served everything"
-    # The losers presented a spent token: the whole session is revoked.
-    status, body, _ = site.call("GET", "/api/v1/me/", token=winner["access"])
+    refused = until_every_worker(site, lambda: site.call("GET", "/api/v1/me/", token=access))
+    assert {(s, b["error"]["code"]) for s, b, _ in refused} == {(401, "token_revoked")}
+    status, body, _ = site.call("POST", "/api/v1/auth/refresh/", {"refresh": other["refresh"]})
     assert (status, body["error"]["code"]) == (401, "token_revoked")
+    jar = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    status, body, _ = site.call(
+        "POST",
+        "/api/v1/auth/refresh/",
+        {},
+        headers={"Cookie": jar, "X-CSRFToken": cookies["csrftoken"]},
+    )
+    assert (status, body["error"]["code"]) == (401, "token_revoked")
+
+
+def cookie_refresh(site: Site, cookies: dict[str, str]) -> tuple[int, dict[str, str], str]:
+    """A refresh by the cookie, as a tab sends it: (status, cookies set, worker pid)."""
+    conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=30)
+    try:
+        headers = {
+            "Content-Type": "application/json",
+            "Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items()),
+            "X-CSRFToken": cookies["csrftoken"],
+        }
+        conn.request("POST", "/api/v1/auth/refresh/", "{}", headers)
+        response = conn.getresponse()
+        response.read()
+        jar: SimpleCookie = SimpleCookie()
+        for header in response.msg.get_all("Set-Cookie") or []:
+            jar.load(header)
+        pid = response.getheader("X-Worker-Pid", "")
+    finally:
+        conn.close()
+    return response.status, {name: m.value for name, m in jar.items()}, pid
+
+
+def test_two_tabs_refresh_one_cookie_at_once(site: Site) -> None:
+    """Two tabs share one cookie jar and refresh at once on different
+    workers; the browser applies their Set-Cookie in either order, and the
+    next refresh works every time."""
+    _, jar = browser_login(site)
+    for trial in range(10):
+        results = at_once(2, lambda _, j=dict(jar): cookie_refresh(site, j))
+        assert [status for status, _, _ in results] == [200, 200], (trial, results)
+        first, second = (cookies for _, cookies, _ in results)
+        assert first["tessera_refresh"] == second["tessera_refresh"], trial
+        order = (first, second) if trial % 2 else (second, first)
+        for cookies in order:
+            jar.update(cookies)
+        status, cookies, _ = cookie_refresh(site, jar)
+        assert status == 200, trial
+        jar.update(cookies)
 
 
 def test_login_limit_holds_across_workers(site: Site) -> None:
@@ -108,12 +205,14 @@ def test_demo_commands_work_as_printed(site: Site) -> None:
     )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    login, portfolio, project, me, rotated, reused, revoked = lines
+    login, portfolio, project, me, rotated, again, reused, revoked, reauthenticated = lines
     assert set(login["tokens"]) == {"access", "refresh"}
     assert login["user"]["email"] == "demo@example.com"
     assert portfolio["user"]["email"] == "demo@example.com"
     assert project["title"] == "Tessera demo"
     assert me["email"] == "demo@example.com"
     assert set(rotated) == {"access", "refresh"}
+    assert again == rotated
     assert reused["error"]["code"] == "refresh_reused"
     assert revoked["error"]["code"] == "token_revoked"
+    assert set(reauthenticated) == {"access", "refresh"}

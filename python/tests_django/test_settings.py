@@ -32,9 +32,14 @@ def test_defaults(settings: Any, tmp_path: Path) -> None:
     assert options.pat_prefix == "tsr_pat_"
     assert options.user_id_field == "pk"
     assert options.user_id_claim == "user_id"
-    assert options.reuse_grace == timedelta(0)
+    assert options.reuse_grace == timedelta(seconds=10)
     assert options.multi_process is True
     assert options.refresh_cookie is None
+    assert options.session_max_lifetime is None
+    assert options.max_sessions_per_user is None
+    assert options.revoke_on_password_change is True
+    assert options.revoke_pats_on_password_change is False
+    assert options.claims_hook is None
     assert check_settings() == []
 
 
@@ -60,6 +65,18 @@ def test_the_example_settings_pass(settings: Any) -> None:
         ({"ALGORITHM": "EdDSA"}, "tessera.E004"),
         ({"PAT_PREFIX": "Bad-Prefix"}, "tessera.E004"),
         ({"REUSE_GRACE": timedelta(minutes=10)}, "tessera.E004"),
+        ({"REUSE_GRACE": 61}, "tessera.E004"),
+        ({"REVOKE_ON_PASSWORD_CHANGE": "yes"}, "tessera.E003"),
+        ({"REVOKE_PATS_ON_PASSWORD_CHANGE": 1}, "tessera.E003"),
+        ({"SESSION_MAX_LIFETIME": 0}, "tessera.E012"),
+        ({"SESSION_MAX_LIFETIME": "30d"}, "tessera.E012"),
+        ({"SESSION_MAX_LIFETIME": timedelta(milliseconds=1500)}, "tessera.E012"),
+        ({"MAX_SESSIONS_PER_USER": 0}, "tessera.E013"),
+        ({"MAX_SESSIONS_PER_USER": "3"}, "tessera.E013"),
+        ({"MAX_SESSIONS_PER_USER": True}, "tessera.E013"),
+        ({"CLAIMS_HOOK": "no_such_module.hook"}, "tessera.E014"),
+        ({"CLAIMS_HOOK": "claims_hooks.NOT_CALLABLE"}, "tessera.E014"),
+        ({"CLAIMS_HOOK": 42}, "tessera.E014"),
         ({"DATABASE_PATH": "/no/such/folder/tessera.redb"}, "tessera.E005"),
         ({"USER_ID_FIELD": "uuid"}, "tessera.E006"),
         ({"REFRESH_COOKIE": "yes"}, "tessera.E007"),
@@ -74,6 +91,22 @@ def test_bad_settings_are_check_errors(
     if isinstance(tessera, dict):
         tessera = {"DATABASE_PATH": tmp_path / "t.redb", **tessera}
     assert expected in ids(settings, tessera)
+
+
+def test_session_settings_reach_the_engine(settings: Any, tmp_path: Path) -> None:
+    settings.TESSERA = {
+        "DATABASE_PATH": tmp_path / "t.redb",
+        "SESSION_MAX_LIFETIME": timedelta(days=30),
+        "MAX_SESSIONS_PER_USER": 5,
+        "CLAIMS_HOOK": "claims_hooks.role",
+    }
+    assert check_settings() == []
+    options = conf.tessera_settings()
+    assert options.engine_options()["session_max_lifetime"] == timedelta(days=30)
+    assert options.engine_options()["max_sessions_per_user"] == 5
+    import claims_hooks
+
+    assert options.claims_hook is claims_hooks.role
 
 
 @pytest.mark.parametrize(
@@ -128,6 +161,8 @@ def test_a_short_secret_key_points_at_signing_key(settings: Any, tmp_path: Path)
         ({"LEEWAY": timedelta(days=2)}, "LEEWAY", "SIGNING_KEY"),
         ({"PAT_PREFIX": "Bad-Prefix"}, "PAT_PREFIX", "SIGNING_KEY"),
         ({"USER_ID_CLAIM": "exp"}, "USER_ID_CLAIM", "SIGNING_KEY"),
+        ({"SESSION_MAX_LIFETIME": timedelta(days=3700)}, "SESSION_MAX_LIFETIME", "SIGNING_KEY"),
+        ({"MAX_SESSIONS_PER_USER": 2**40}, "MAX_SESSIONS_PER_USER", "SIGNING_KEY"),
         (
             {"ACCESS_TOKEN_LIFETIME": timedelta(days=2), "REFRESH_TOKEN_LIFETIME": 86400},
             "ACCESS_TOKEN_LIFETIME",

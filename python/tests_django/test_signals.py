@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from tessera.django import signals
 from tessera.django.engine import get_engine
 
-from support import bearer, login
+from support import PASSWORD, bearer, login
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def kinds(events: list[dict[str, Any]]) -> list[str]:
 
 
 def test_the_lifecycle_sends_every_kind(
-    api: APIClient, user: AbstractBaseUser, received: list[dict[str, Any]]
+    api: APIClient, user: AbstractBaseUser, received: list[dict[str, Any]], settings: Any
 ) -> None:
     pair = login(api, "alice@example.com")
     rotated = api.post("/api/v1/auth/refresh/", {"refresh": pair["refresh"]}, format="json").json()
@@ -54,7 +54,16 @@ def test_the_lifecycle_sends_every_kind(
     api.delete(f"/api/v1/me/access-tokens/{new['id']}/", **bearer(third["access"]))
     leaked = get_engine().create_pat(user.pk, "leaked")
     get_engine().report_leaked_pat(leaked.token, "https://example.com/leak")
+    api.post(
+        "/api/v1/auth/reauthenticate/",
+        {"password": PASSWORD},
+        format="json",
+        **bearer(third["access"]),
+    )
     api.post("/api/v1/auth/logout-all/", **bearer(third["access"]))
+    settings.TESSERA = {**settings.TESSERA, "MAX_SESSIONS_PER_USER": 1}
+    login(api, "alice@example.com")
+    login(api, "alice@example.com")
 
     seen = kinds(received)
     for kind in signals.SIGNALS:

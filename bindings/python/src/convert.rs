@@ -165,6 +165,35 @@ pub(crate) fn claims(value: Option<&Bound<'_, PyAny>>) -> PyResult<Map<String, V
     object(dict, "claims", 0)
 }
 
+/// Extra claims that may be absent: None keeps the session's.
+pub(crate) fn optional_claims(
+    value: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<Map<String, Value>>> {
+    match value.filter(|v| !v.is_none()) {
+        Some(v) => claims(Some(v)).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A positive count that fits `u32`.
+pub(crate) fn positive_u32(value: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
+    let py = value.py();
+    if value.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be an int, not bool"
+        )));
+    }
+    let n: i64 = value.extract().map_err(|_| {
+        PyTypeError::new_err(format!("{what} must be an int, not {}", type_name(value)))
+    })?;
+    u32::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
+        errors::config(
+            py,
+            format!("{what} must be a positive number up to 2**32-1"),
+        )
+    })
+}
+
 /// A JSON document given as text or as a dict.
 pub(crate) fn json_text(value: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
     if let Ok(s) = value.cast::<PyString>() {

@@ -88,7 +88,8 @@ impl Engine {
         text_signature = "(path=None, *, store=None, signing_key, algorithm='HS256', \
         previous_signing_keys=(), access_lifetime=900, \
         refresh_lifetime=1209600, leeway=0, issuer=None, audience=None, user_id_claim='user_id', \
-        reuse_grace=0, pat_prefix='tsr_pat_', multi_process=False, events=None)"
+        reuse_grace=10, session_max_lifetime=None, max_sessions_per_user=None, \
+        pat_prefix='tsr_pat_', multi_process=False, events=None)"
     )]
     #[pyo3(signature = (
         path = None,
@@ -104,6 +105,8 @@ impl Engine {
         audience = None,
         user_id_claim = "user_id",
         reuse_grace = None,
+        session_max_lifetime = None,
+        max_sessions_per_user = None,
         pat_prefix = "tsr_pat_",
         multi_process = false,
         events = None,
@@ -123,6 +126,8 @@ impl Engine {
         audience: Option<String>,
         user_id_claim: &str,
         reuse_grace: Option<&Bound<'_, PyAny>>,
+        session_max_lifetime: Option<&Bound<'_, PyAny>>,
+        max_sessions_per_user: Option<&Bound<'_, PyAny>>,
         pat_prefix: &str,
         multi_process: bool,
         events: Option<Py<PyAny>>,
@@ -166,6 +171,12 @@ impl Engine {
         }
         if let Some(v) = reuse_grace {
             config.reuse_grace = convert::duration(v, "reuse_grace")?;
+        }
+        if let Some(v) = session_max_lifetime.filter(|v| !v.is_none()) {
+            config.session_max_lifetime = Some(convert::duration(v, "session_max_lifetime")?);
+        }
+        if let Some(v) = max_sessions_per_user.filter(|v| !v.is_none()) {
+            config.max_sessions_per_user = Some(convert::positive_u32(v, "max_sessions_per_user")?);
         }
         config.multi_process = multi_process;
         let mut pat = PatConfig::default();
@@ -225,10 +236,36 @@ impl Engine {
         convert::claims_dict(py, self.inner.validation(), &claims)
     }
 
-    /// Exchanges a refresh token for a new pair. A token can be exchanged
-    /// once; presenting it again revokes its session (RefreshReused).
-    fn refresh(&self, py: Python<'_>, refresh_token: &str) -> PyResult<TokenPair> {
-        self.call(py, |e| e.refresh(refresh_token))
+    /// Exchanges a refresh token for a new pair. A token has one
+    /// successor: presented again within `reuse_grace` it returns that same
+    /// pair; later, it revokes its session (RefreshReused). `extra_claims`
+    /// (a dict) replace the session's extra claims in the successor; None
+    /// keeps them.
+    #[pyo3(signature = (refresh_token, extra_claims = None))]
+    fn refresh(
+        &self,
+        py: Python<'_>,
+        refresh_token: &str,
+        extra_claims: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<TokenPair> {
+        let extra = convert::optional_claims(extra_claims)?;
+        self.call(py, |e| e.refresh_with(refresh_token, extra))
+            .map(TokenPair::from)
+    }
+
+    /// A new pair in the same session with a fresh `auth_time`, for the
+    /// session of `access_token`; the caller checked the credential first.
+    /// The session's current refresh token converges on this pair within
+    /// `reuse_grace`. `extra_claims` as for `refresh`.
+    #[pyo3(signature = (access_token, extra_claims = None))]
+    fn reauthenticate(
+        &self,
+        py: Python<'_>,
+        access_token: &str,
+        extra_claims: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<TokenPair> {
+        let extra = convert::optional_claims(extra_claims)?;
+        self.call(py, |e| e.reauthenticate(access_token, extra))
             .map(TokenPair::from)
     }
 
@@ -244,11 +281,18 @@ impl Engine {
 
     /// Exchanges the refresh token `pending` verified, as `refresh` does.
     /// A `PendingRefresh` completes once; again is a ConfigError.
-    fn complete_refresh(&self, py: Python<'_>, pending: &PendingRefresh) -> PyResult<TokenPair> {
+    #[pyo3(signature = (pending, extra_claims = None))]
+    fn complete_refresh(
+        &self,
+        py: Python<'_>,
+        pending: &PendingRefresh,
+        extra_claims: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<TokenPair> {
+        let extra = convert::optional_claims(extra_claims)?;
         let verified = pending
             .take()
             .ok_or_else(|| errors::config(py, "this refresh was completed already"))?;
-        self.call(py, |e| e.complete_refresh(verified))
+        self.call(py, |e| e.complete_refresh_with(verified, extra))
             .map(TokenPair::from)
     }
 
@@ -257,10 +301,27 @@ impl Engine {
         self.call(py, |e| e.revoke(refresh_token))
     }
 
-    /// Logs `user_id` out everywhere; returns how many sessions were live.
-    fn revoke_user(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<u64> {
+    /// Logs `user_id` out everywhere but the session `keep_session` (a
+    /// session id), when given; returns how many sessions were revoked.
+    #[pyo3(signature = (user_id, keep_session = None))]
+    fn revoke_user(
+        &self,
+        py: Python<'_>,
+        user_id: &Bound<'_, PyAny>,
+        keep_session: Option<&str>,
+    ) -> PyResult<u64> {
         let user = convert::user_id(user_id)?;
-        self.call(py, |e| e.revoke_user(&user))
+        self.call(py, |e| match keep_session {
+            Some(keep) => e.revoke_user_except(&user, keep),
+            None => e.revoke_user(&user),
+        })
+    }
+
+    /// Revokes every live personal access token of `user_id`; returns how
+    /// many.
+    fn revoke_user_pats(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let user = convert::user_id(user_id)?;
+        self.call(py, |e| e.revoke_user_pats(&user))
     }
 
     /// Logs out one session of `user_id` by its id (`Session.family_id`);

@@ -262,8 +262,9 @@ impl From<tessera::Pat> for Pat {
 #[pyclass(frozen, module = "tessera")]
 pub(crate) struct Event {
     /// What happened: `session_issued`, `refresh_rotated`, `reuse_detected`,
-    /// `logout`, `logout_all`, `pat_created`, `pat_used`, `pat_revoked`,
-    /// `pat_leaked` or `verification_failed`.
+    /// `logout`, `logout_all`, `session_limit`, `reauthenticated`,
+    /// `pat_created`, `pat_used`, `pat_revoked`, `pat_leaked` or
+    /// `verification_failed`.
     #[pyo3(get)]
     kind: &'static str,
     /// When, in seconds since the epoch.

@@ -71,10 +71,30 @@ impl Engine {
         self.inner.verify_refresh(&token)?.try_into()
     }
 
-    /// Exchanges a refresh token for a new pair; a second exchange of the
-    /// same token fails with `refresh_reused` and revokes the session.
-    pub fn refresh(&self, refresh_token: String) -> Result<TokenPair> {
-        Ok(self.inner.refresh(&refresh_token)?.into())
+    /// Exchanges a refresh token for a new pair. Presented again within
+    /// `reuse_grace` it returns that same pair; later, it fails with
+    /// `refresh_reused` and revokes the session. `extra_claims_json`, when
+    /// given, replaces the session's extra claims in the new pair.
+    #[uniffi::method(default(extra_claims_json = None))]
+    pub fn refresh(
+        &self,
+        refresh_token: String,
+        extra_claims_json: Option<String>,
+    ) -> Result<TokenPair> {
+        let extra = extra_claims_json.map(|j| json_object(&j)).transpose()?;
+        Ok(self.inner.refresh_with(&refresh_token, extra)?.into())
+    }
+
+    /// A new pair in the session of `access_token` with a fresh
+    /// `auth_time`; the caller checked the credential first.
+    #[uniffi::method(default(extra_claims_json = None))]
+    pub fn reauthenticate(
+        &self,
+        access_token: String,
+        extra_claims_json: Option<String>,
+    ) -> Result<TokenPair> {
+        let extra = extra_claims_json.map(|j| json_object(&j)).transpose()?;
+        Ok(self.inner.reauthenticate(&access_token, extra)?.into())
     }
 
     /// Logs out the session of `refresh_token`. Idempotent.
@@ -82,9 +102,20 @@ impl Engine {
         Ok(self.inner.revoke(&refresh_token)?)
     }
 
-    /// Logs `user_id` out everywhere; returns how many sessions ended.
-    pub fn revoke_user(&self, user_id: String) -> Result<u64> {
-        Ok(self.inner.revoke_user(&user_id)?)
+    /// Logs `user_id` out everywhere but the session `keep_session`, when
+    /// given; returns how many sessions ended.
+    #[uniffi::method(default(keep_session = None))]
+    pub fn revoke_user(&self, user_id: String, keep_session: Option<String>) -> Result<u64> {
+        Ok(match keep_session {
+            Some(keep) => self.inner.revoke_user_except(&user_id, &keep)?,
+            None => self.inner.revoke_user(&user_id)?,
+        })
+    }
+
+    /// Revokes every live personal access token of `user_id`; returns how
+    /// many.
+    pub fn revoke_user_pats(&self, user_id: String) -> Result<u64> {
+        Ok(self.inner.revoke_user_pats(&user_id)?)
     }
 
     /// The live sessions of `user_id`, oldest first.

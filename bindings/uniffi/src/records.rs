@@ -40,10 +40,18 @@ pub struct EngineConfig {
     /// Name of the user id claim (default `user_id`).
     #[uniffi(default)]
     pub user_id_claim: Option<String>,
-    /// How long a client that lost a response may retry the previous
-    /// refresh token (default 0: never).
+    /// The convergence window: a refresh token presented again less than
+    /// this long after its exchange returns the same pair (default 10,
+    /// at most 60).
     #[uniffi(default)]
     pub reuse_grace_seconds: Option<u64>,
+    /// Absolute session lifetime from sign-in (default none).
+    #[uniffi(default)]
+    pub session_max_lifetime_seconds: Option<u64>,
+    /// Most live sessions per user; beyond it, sign-in ends the least
+    /// recently refreshed one (default none).
+    #[uniffi(default)]
+    pub max_sessions_per_user: Option<u32>,
     /// Personal access token prefix (default `tsr_pat_`).
     #[uniffi(default)]
     pub pat_prefix: Option<String>,
@@ -77,6 +85,8 @@ impl EngineConfig {
         if let Some(s) = self.reuse_grace_seconds {
             config.reuse_grace = Duration::from_secs(s);
         }
+        config.session_max_lifetime = self.session_max_lifetime_seconds.map(Duration::from_secs);
+        config.max_sessions_per_user = self.max_sessions_per_user;
         if let Some(prefix) = self.pat_prefix {
             config.pat.prefix = prefix;
         }
@@ -215,6 +225,8 @@ pub struct Claims {
     pub aud: Vec<String>,
     /// The session (token family) id, from `sid`.
     pub family_id: Option<String>,
+    /// When the session's credential check happened.
+    pub auth_time: Option<i64>,
     /// Every other claim, as one JSON object.
     pub extra_json: String,
 }
@@ -233,6 +245,7 @@ impl TryFrom<tessera::Claims> for Claims {
             iss: c.iss,
             aud: c.aud,
             family_id: c.family.map(|f| f.as_str().to_owned()),
+            auth_time: c.auth_time,
             extra_json: Value::Object(c.extra).to_string(),
         })
     }

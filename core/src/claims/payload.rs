@@ -23,7 +23,7 @@ use crate::jose::{jws, Limits};
 pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
 
 /// Names Tessera itself writes; extra claims may not use them.
-const REGISTERED: [&str; 7] = ["exp", "iat", "nbf", "jti", "iss", "aud", "sid"];
+const REGISTERED: [&str; 8] = ["exp", "iat", "nbf", "jti", "iss", "aud", "sid", "auth_time"];
 
 /// What a token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,6 +87,10 @@ pub struct Claims {
     pub aud: Vec<String>,
     /// The token family (session), for tokens Tessera issued.
     pub family: Option<FamilyId>,
+    /// When the credential check that started the session happened
+    /// (seconds since the epoch); every token Tessera issues carries it,
+    /// unchanged by rotation and renewed by `reauthenticate`.
+    pub auth_time: Option<i64>,
     /// Every other claim, as received.
     pub extra: Map<String, Value>,
 }
@@ -210,8 +214,9 @@ impl Validation {
             "iss",
             "aud",
             "sid",
+            "auth_time",
         ];
-        let mut known: [Option<Slot<'_>>; 9] = Default::default();
+        let mut known: [Option<Slot<'_>>; 10] = Default::default();
         let extra = json::parse_object_into(payload, self.limits.json(), &names, &mut known)
             .map_err(|reason| Error::TokenInvalid(format!("payload: {reason}").into()))?;
         let claims = self.read(known)?;
@@ -264,8 +269,8 @@ impl Validation {
     }
 
     /// Types the known claims, given in the order `validate` names them.
-    fn read(&self, known: [Option<Slot<'_>>; 9]) -> Result<Claims> {
-        let [token_type, user_id, jti, exp, iat, nbf, iss, aud, sid] = known;
+    fn read(&self, known: [Option<Slot<'_>>; 10]) -> Result<Claims> {
+        let [token_type, user_id, jti, exp, iat, nbf, iss, aud, sid, auth_time] = known;
         let token_type = match token_type {
             Some(Slot::Str(s)) if s == "access" => TokenType::Access,
             Some(Slot::Str(s)) if s == "refresh" => TokenType::Refresh,
@@ -292,6 +297,7 @@ impl Validation {
             .ok_or_else(|| Error::invalid("exp missing"))?;
         let iat = numeric_date(iat.map(Slot::into_value), "iat")?;
         let nbf = numeric_date(nbf.map(Slot::into_value), "nbf")?;
+        let auth_time = numeric_date(auth_time.map(Slot::into_value), "auth_time")?;
         let iss = match iss {
             None => None,
             Some(Slot::Str(s)) => Some(s.into_owned()),
@@ -331,12 +337,13 @@ impl Validation {
             iss,
             aud,
             family,
+            auth_time,
             extra: Map::new(),
         })
     }
 
     /// Every member of the payload for `c`, under its wire name: the token
-    /// type, `exp`, `iat`, `jti`, the user id, then `sid`, `nbf`, `iss`,
+    /// type, `exp`, `iat`, `jti`, the user id, then `sid`, `auth_time`, `nbf`, `iss`,
     /// `aud` (a string for one audience, a list for more) and the extra
     /// claims. [`Validation::encode`] writes these and nothing else; hosts
     /// that hand claims to another language read them here rather than
@@ -358,6 +365,9 @@ impl Validation {
         member(&self.user_id_claim, WireValue::Str(c.user_id.as_str()))?;
         if let Some(f) = &c.family {
             member("sid", WireValue::Str(f.as_str()))?;
+        }
+        if let Some(t) = c.auth_time {
+            member("auth_time", WireValue::Int(t))?;
         }
         if let Some(nbf) = c.nbf {
             member("nbf", WireValue::Int(nbf))?;
@@ -569,7 +579,15 @@ mod tests {
     #[test]
     fn reserved_extra_claims_are_refused() {
         let v = Validation::default();
-        for name in ["exp", "jti", "user_id", "token_type", "sid", "aud"] {
+        for name in [
+            "exp",
+            "jti",
+            "user_id",
+            "token_type",
+            "sid",
+            "aud",
+            "auth_time",
+        ] {
             let mut m = Map::new();
             m.insert(name.into(), 1.into());
             assert_eq!(

@@ -3,7 +3,8 @@
 //!
 //! Invariant: an engine only ever runs on settings that passed
 //! [`EngineConfig::settings`]: whole-second lifetimes, access tokens that
-//! never outlive their session, a reuse grace that keeps reuse detection.
+//! never outlive their session, a reuse grace that keeps reuse detection
+//! (at most [`MAX_REUSE_GRACE`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -32,9 +33,18 @@ pub struct EngineConfig {
     pub access_ttl: Duration,
     /// Lifetime of refresh tokens, renewed on each rotation (default 14 days).
     pub refresh_ttl: Duration,
-    /// How long the predecessor of the current refresh token may be retried
-    /// by a client that lost a response (default 0: never).
+    /// The convergence window (default 10 s, at most 60 s): a refresh
+    /// token presented again less than this long after it was exchanged
+    /// returns the very pair its first exchange minted, instead of being
+    /// taken for a replay. Zero makes every second presentation a replay.
     pub reuse_grace: Duration,
+    /// The absolute lifetime of a session, from `issue` (default `None`:
+    /// rotations renew it forever). No token's `exp` lies past its
+    /// session's end, and a refresh at or after the end is `token_expired`.
+    pub session_max_lifetime: Option<Duration>,
+    /// Most live sessions per user (default `None`: no limit). An `issue`
+    /// beyond it revokes the user's least recently refreshed session.
+    pub max_sessions_per_user: Option<u32>,
     /// Share one file between processes (prefork servers); default false.
     pub multi_process: bool,
     /// Let concurrent durable writes in this process share one commit
@@ -56,7 +66,9 @@ impl EngineConfig {
             validation: Validation::default(),
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
-            reuse_grace: Duration::ZERO,
+            reuse_grace: Duration::from_secs(DEFAULT_REUSE_GRACE),
+            session_max_lifetime: None,
+            max_sessions_per_user: None,
             multi_process: false,
             group_commit: true,
             pat: PatConfig::default(),
@@ -92,15 +104,27 @@ impl EngineConfig {
                 "access_ttl must not exceed refresh_ttl: an access token must not outlive its session",
             ));
         }
-        if reuse_grace > 300 {
-            return Err(Error::config(
-                "reuse_grace above 300 seconds defeats reuse detection",
-            ));
+        if reuse_grace > MAX_REUSE_GRACE {
+            return Err(Error::config(format!(
+                "reuse_grace above {MAX_REUSE_GRACE} seconds defeats reuse detection"
+            )));
+        }
+        let session_max = self
+            .session_max_lifetime
+            .map(|d| secs(d, "session_max_lifetime"))
+            .transpose()?;
+        if session_max == Some(0) {
+            return Err(Error::config("session_max_lifetime must be positive"));
+        }
+        if self.max_sessions_per_user == Some(0) {
+            return Err(Error::config("max_sessions_per_user must be positive"));
         }
         Ok(Settings {
             access_ttl,
             refresh_ttl,
             reuse_grace,
+            session_max,
+            max_sessions: self.max_sessions_per_user,
             // `Validation::check` bounds the leeway far below i64::MAX.
             leeway: i64::try_from(self.validation.leeway)
                 .map_err(|_| Error::config("leeway is too large"))?,
@@ -116,6 +140,8 @@ impl fmt::Debug for EngineConfig {
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
             .field("reuse_grace", &self.reuse_grace)
+            .field("session_max_lifetime", &self.session_max_lifetime)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
             .field("multi_process", &self.multi_process)
             .field("group_commit", &self.group_commit)
             .field("pat", &self.pat)
@@ -130,8 +156,16 @@ pub(super) struct Settings {
     pub(super) access_ttl: i64,
     pub(super) refresh_ttl: i64,
     pub(super) reuse_grace: i64,
+    /// `session_max_lifetime`, if any.
+    pub(super) session_max: Option<i64>,
+    pub(super) max_sessions: Option<u32>,
     pub(super) leeway: i64,
 }
+
+/// `reuse_grace` by default, in seconds.
+pub(super) const DEFAULT_REUSE_GRACE: u64 = 10;
+/// The longest `reuse_grace` accepted, in seconds.
+pub(super) const MAX_REUSE_GRACE: i64 = 60;
 
 /// The longest PAT duration setting: whole seconds of it fit an `i64`.
 const MAX_PAT_DURATION: Duration = Duration::from_secs(100 * 365 * 86_400);

@@ -19,8 +19,14 @@ pub enum EventKind {
     ReuseDetected,
     /// One session logged out.
     Logout,
-    /// Every session of a user logged out.
+    /// Every session of a user logged out (but the one kept, if any).
     LogoutAll,
+    /// `issue` went past `max_sessions_per_user`: the session this event
+    /// names, the user's least recently refreshed, was revoked.
+    SessionLimit,
+    /// `reauthenticate` gave the session a new pair with a fresh
+    /// `auth_time`.
+    Reauthenticated,
     /// A personal access token was created.
     PatCreated,
     /// A personal access token was used (reported with its `last_used_at`
@@ -45,6 +51,8 @@ impl EventKind {
             EventKind::ReuseDetected => "reuse_detected",
             EventKind::Logout => "logout",
             EventKind::LogoutAll => "logout_all",
+            EventKind::SessionLimit => "session_limit",
+            EventKind::Reauthenticated => "reauthenticated",
             EventKind::PatCreated => "pat_created",
             EventKind::PatUsed => "pat_used",
             EventKind::PatRevoked => "pat_revoked",

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use super::config::{EngineConfig, PatConfig, Settings};
 use super::events::{Event, EventKind, EventSink};
 use super::session_cache::ActiveSessions;
+use super::successor::DerivationSecret;
 use crate::claims::{Claims, FamilyId, Jwt, Validation};
 use crate::client::Verifier;
 use crate::clock::SharedClock;
@@ -50,6 +51,8 @@ pub struct Engine {
     pub(super) clock: SharedClock,
     events: Option<Arc<dyn EventSink>>,
     pub(super) store: Box<dyn Store>,
+    /// The store's key for successor jtis (never shown by `Debug`).
+    pub(super) secret: DerivationSecret,
     /// Sessions known to be active, when no other process writes the store.
     pub(super) sessions: Option<ActiveSessions>,
 }
@@ -88,7 +91,9 @@ impl Engine {
                 group_commit: config.group_commit,
             },
         )?;
+        let secret = DerivationSecret::load(opened.store.as_ref())?;
         Ok(Engine {
+            secret,
             // Validation was checked by `settings`.
             jwt: Arc::new(Jwt::from_checked(config.keys, config.validation)),
             settings,

@@ -85,7 +85,7 @@ impl Engine {
             TokenType::Refresh => TokenKind::Refresh,
         };
         let live = match kind {
-            TokenKind::Refresh => self.check_refresh_live(&claims),
+            TokenKind::Refresh => self.check_refresh_live(&claims, now),
             _ => self.check_session(&claims),
         };
         if quiet(live)?.is_none() {

@@ -12,6 +12,7 @@ mod rotation;
 mod session_cache;
 mod sessions;
 mod state;
+mod successor;
 mod throttle;
 
 pub use config::{EngineConfig, PatConfig};

@@ -280,6 +280,35 @@ impl Engine {
         }
     }
 
+    /// Revokes every live personal access token of `user_id` (for a host
+    /// that ends them on a password change); returns how many.
+    pub fn revoke_user_pats(&self, user_id: &str) -> Result<u64> {
+        let user = UserId::new(user_id)?;
+        let now = self.clock.now();
+        let owner = user.as_str().to_owned();
+        let revoked = self.store.write(move |tx| {
+            let mut revoked = Vec::new();
+            for id in tx.user_pats(&owner)? {
+                let Some(digest) = tx.pat_digest(&id)? else {
+                    continue;
+                };
+                match tx.pat(&digest)? {
+                    Some(mut rec) if rec.user_id == owner && check_usable(&rec, now).is_ok() => {
+                        rec.revoked_at = Some(now);
+                        tx.put_pat(&digest, &rec)?;
+                        revoked.push(rec.prefix);
+                    }
+                    _ => {}
+                }
+            }
+            Ok(revoked)
+        })?;
+        for prefix in &revoked {
+            self.emit_pat(EventKind::PatRevoked, now, user.as_str(), prefix, None);
+        }
+        Ok(revoked.len() as u64)
+    }
+
     /// Revokes the token itself, for whoever presents it (RFC 7009): no
     /// owner or id needed, as a leaked token should die at the hands of
     /// anyone who finds it. Returns true when a live token was revoked;

@@ -1,5 +1,5 @@
-//! Ending and listing sessions: logout of one session, logout everywhere,
-//! and the live sessions of a user.
+//! Ending and listing sessions: logout of one session, logout everywhere
+//! (but one session, when asked), and the live sessions of a user.
 //!
 //! Invariant: each call that may end a session forgets it in the active
 //! session cache after its write commits and before it returns.
@@ -9,7 +9,7 @@ use super::handle::Engine;
 use super::state::{blacklisted, revoke_family, NO_FAMILY};
 use crate::claims::{FamilyId, TokenType, UserId};
 use crate::error::{Error, Result};
-use crate::store::records::{jti_key, FamilyState, RevokeReason};
+use crate::store::records::{jti_key, FamilyState, Id16, RevokeReason};
 
 /// One live session of a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,12 +81,29 @@ impl Engine {
     /// every access token issued before this call. Returns how many live
     /// sessions were revoked.
     pub fn revoke_user(&self, user_id: &str) -> Result<u64> {
+        self.revoke_user_keeping(user_id, None)
+    }
+
+    /// [`Engine::revoke_user`], but the session `keep_session` (its id, as
+    /// [`Engine::sessions`] lists it) stays live: a password change ends
+    /// every other session. Tokens without a session (simplejwt's) are
+    /// revoked as by `revoke_user`. A malformed id is `config_invalid`; an
+    /// id that names no live session of the user keeps nothing.
+    pub fn revoke_user_except(&self, user_id: &str, keep_session: &str) -> Result<u64> {
+        let keep = parse_session_id(keep_session)?;
+        self.revoke_user_keeping(user_id, Some(keep))
+    }
+
+    fn revoke_user_keeping(&self, user_id: &str, keep: Option<Id16>) -> Result<u64> {
         let user = UserId::new(user_id)?;
         let now = self.clock.now();
         let owner = user.as_str().to_owned();
         let count = self.store.write(move |tx| {
             let mut count = 0;
             for fid in tx.user_families(&owner)? {
+                if Some(fid) == keep {
+                    continue;
+                }
                 if let Some(fam) = tx.family(&fid)? {
                     if fam.state == FamilyState::Active {
                         // An expired family not yet purged is revoked too,
@@ -98,6 +115,8 @@ impl Engine {
                     }
                 }
             }
+            // The mark revokes only tokens without `sid`: the kept
+            // session's tokens all carry theirs.
             tx.put_user_revoked(&owner, now)?;
             Ok(count)
         });
@@ -112,9 +131,7 @@ impl Engine {
     /// it. Returns false when the user has no such live session.
     pub fn revoke_session(&self, user_id: &str, session_id: &str) -> Result<bool> {
         let user = UserId::new(user_id)?;
-        let fid = FamilyId::parse(session_id)
-            .ok_or_else(|| Error::config("a session id is 32 lowercase hex digits"))?
-            .to_bytes();
+        let fid = parse_session_id(session_id)?;
         let now = self.clock.now();
         let owner = user.as_str().to_owned();
         let revoked = self.store.write(move |tx| match tx.family(&fid)? {
@@ -163,4 +180,11 @@ impl Engine {
         out.sort_by_key(|s| (s.created_at, s.family_id.clone()));
         Ok(out)
     }
+}
+
+/// A session id as [`Engine::sessions`] lists it.
+fn parse_session_id(session_id: &str) -> Result<Id16> {
+    FamilyId::parse(session_id)
+        .map(|f| f.to_bytes())
+        .ok_or_else(|| Error::config("a session id is 32 lowercase hex digits"))
 }

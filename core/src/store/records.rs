@@ -10,7 +10,10 @@
 //!   issued for it: `current` may be exchanged, and any other token of the
 //!   family was exchanged already. Refresh records exist only for foreign
 //!   (simplejwt) tokens, spent or logged out, and as leftovers of schema
-//!   version 1 until they expire. A rotation therefore writes one record.
+//!   version 1 until they expire. A rotation therefore writes one record;
+//! - the current pair is a function of the family record, the engine's
+//!   configuration and the store's derivation secret (see
+//!   `engine/successor.rs`): no token is kept to re-deliver it.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -60,6 +63,9 @@ pub(crate) enum RevokeReason {
     LogoutAll,
     /// A rotated refresh token was replayed.
     Reuse,
+    /// `issue` went past `max_sessions_per_user`: the user's least
+    /// recently refreshed session made room.
+    SessionLimit,
 }
 
 /// Whether a family may still be used.
@@ -85,6 +91,14 @@ pub(crate) struct FamilyRecord {
     /// family a foreign token started, that token's key).
     pub previous: Option<Digest32>,
     pub state: FamilyState,
+    /// When the credential check that started the session (or the last
+    /// `reauthenticate`) happened: every token carries it as `auth_time`.
+    /// `None` in records written before it existed.
+    pub auth_time: Option<i64>,
+    /// The extra claims of the current pair, as JSON text, so that a
+    /// converging presentation of `previous` re-mints that pair exactly.
+    /// `None` in records written before it existed.
+    pub extra: Option<String>,
 }
 
 /// A personal access token, keyed by the digest of the whole token.

@@ -132,6 +132,10 @@ pub(crate) trait WriteTx: ReadTx {
     fn delete_attempts(&mut self, key: &Digest32) -> Result<()>;
     /// Every attempt counter key (for purging), in key order, from `after`.
     fn attempt_keys(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>>;
+    /// The store's derivation secret, storing `candidate` as it when there
+    /// is none yet. Every caller, in every process and host, gets the one
+    /// secret the first committed call stored.
+    fn derivation_secret(&mut self, candidate: &Digest32) -> Result<Digest32>;
 }
 
 /// Sizes reported by [`crate::Engine::stats`].

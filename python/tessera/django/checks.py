@@ -32,6 +32,7 @@ _GROUPS: tuple[tuple[str, ...], ...] = (
     ("issuer", "audience"),
     ("user_id_claim",),
     ("pat_prefix",),
+    ("session_max_lifetime", "max_sessions_per_user"),
 )
 
 _SETTING = {
@@ -45,6 +46,8 @@ _SETTING = {
     "audience": "AUDIENCE",
     "user_id_claim": "USER_ID_CLAIM",
     "pat_prefix": "PAT_PREFIX",
+    "session_max_lifetime": "SESSION_MAX_LIFETIME",
+    "max_sessions_per_user": "MAX_SESSIONS_PER_USER",
 }
 
 # An HMAC secret long enough for HS256, used only by these trial engines.
@@ -57,8 +60,8 @@ _HINTS = {
         "(ACCESS_TOKEN_LIFETIME <= REFRESH_TOKEN_LIFETIME)."
     ),
     "reuse_grace": (
-        'TESSERA["REUSE_GRACE"] is at most 300 seconds, in whole seconds; '
-        "0 (the default) turns the grace off."
+        'TESSERA["REUSE_GRACE"] is at most 60 seconds, in whole seconds (the default '
+        "is 10; 0 turns the window off)."
     ),
     "leeway": 'TESSERA["LEEWAY"] is a clock skew: whole seconds, at most one day.',
     "issuer": 'TESSERA["ISSUER"] and TESSERA["AUDIENCE"] are None (the default) or non-empty.',
@@ -69,6 +72,11 @@ _HINTS = {
     "pat_prefix": (
         'TESSERA["PAT_PREFIX"] is 2 to 32 of [a-z0-9_], starts with a letter and ends '
         'with "_", like the default "tsr_pat_".'
+    ),
+    "session_max_lifetime": (
+        'TESSERA["SESSION_MAX_LIFETIME"] is None (the default) or positive whole seconds, '
+        'at most ten years; TESSERA["MAX_SESSIONS_PER_USER"] is None (the default) or a '
+        "count from 1 to 4294967295."
     ),
 }
 
@@ -140,14 +148,23 @@ def _engine_refusals(options: dict[str, Any]) -> list[checks.CheckMessage]:
     refusal = _refusal(options)
     if refusal is None:
         return []
+    # An option left out of `options` keeps the engine's default; so it
+    # does in the trials.
     trial_base = {
         **options,
-        **{name: conf.DEFAULTS[_SETTING[name]] for group in _GROUPS for name in group},
+        **{
+            name: conf.DEFAULTS[_SETTING[name]]
+            for group in _GROUPS
+            for name in group
+            if name in options
+        },
         "signing_key": _TRIAL_KEY,
     }
     messages: list[checks.CheckMessage] = []
     for group in _GROUPS:
-        error = _refusal({**trial_base, **{name: options[name] for name in group}})
+        error = _refusal(
+            {**trial_base, **{name: options[name] for name in group if name in options}}
+        )
         if error is not None:
             messages.append(
                 checks.Error(

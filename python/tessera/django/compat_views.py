@@ -38,6 +38,7 @@ from tessera.django.conf import tessera_settings
 from tessera.django.engine import get_engine
 from tessera.django.exceptions import TesseraAPIError
 from tessera.django.users import load_user, user_id_of
+from tessera.django.views import hook_claims
 
 __all__ = [
     "TokenBlacklistView",
@@ -154,8 +155,9 @@ class TokenObtainPairView(SimpleJWTView):
             throttle.login_succeeded(request, account)
         except tessera.TesseraError as e:
             raise token_error(e) from None
+        claims = hook_claims(user)
         try:
-            pair = get_engine().issue(user_id_of(user))
+            pair = get_engine().issue(user_id_of(user), claims)
         except tessera.TesseraError as e:
             raise token_error(e) from None
         if tessera_settings().update_last_login:
@@ -179,13 +181,15 @@ class TokenRefreshView(SimpleJWTView):
         if simplejwt.blacklisted(claims):
             raise TokenNotValid("Token is blacklisted")
         try:
-            load_user(claims[engine.user_id_claim])
+            user = load_user(claims[engine.user_id_claim])
         except TesseraAPIError:
             raise TokenNotValid(
                 "No active account found for the given token.", "no_active_account"
             ) from None
+        # A hook that raises fails the request before anything is rotated.
+        extra_claims = hook_claims(user)
         try:
-            pair = engine.complete_refresh(pending)
+            pair = engine.complete_refresh(pending, extra_claims=extra_claims)
         except tessera.TesseraError as e:
             raise token_error(e) from None
         return Response({"access": pair.access, "refresh": pair.refresh})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import Any, Literal, overload
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 #: Every key of ``TESSERA``, with its default. ``None`` for SIGNING_KEY and
 #: DATABASE_PATH means "derived": ``SECRET_KEY`` and ``BASE_DIR / "tessera.redb"``.
@@ -40,7 +41,12 @@ DEFAULTS: dict[str, Any] = {
     "PAT_MAX_LIFETIME": None,
     "USER_ID_FIELD": "pk",
     "USER_ID_CLAIM": "user_id",
-    "REUSE_GRACE": timedelta(0),
+    "REUSE_GRACE": timedelta(seconds=10),
+    "SESSION_MAX_LIFETIME": None,
+    "MAX_SESSIONS_PER_USER": None,
+    "REVOKE_ON_PASSWORD_CHANGE": True,
+    "REVOKE_PATS_ON_PASSWORD_CHANGE": False,
+    "CLAIMS_HOOK": None,
     "MULTI_PROCESS": True,
     "LEEWAY": timedelta(0),
     "ISSUER": None,
@@ -156,11 +162,19 @@ class TesseraSettings:
     # GitHub's secret-scanning verification keys; None: the receiver is off.
     github_scanning_keys: tuple[ScanningKey, ...] | None = None
     throttle: Throttle | None = None
+    # The absolute end of a session, counted from its login; None: none.
+    session_max_lifetime: timedelta | None = None
+    # A login beyond this many live sessions ends the least recently refreshed one.
+    max_sessions_per_user: int | None = None
+    revoke_on_password_change: bool = True
+    revoke_pats_on_password_change: bool = False
+    # hook(user) -> dict of extra claims, at every login and rotation.
+    claims_hook: Callable[[Any], Mapping[str, Any]] | None = None
 
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments for :class:`tessera.Engine`, except where it keeps
         its state (path or store) and events."""
-        return {
+        options: dict[str, Any] = {
             "signing_key": self.signing_key,
             "previous_signing_keys": self.previous_signing_keys,
             "algorithm": self.algorithm,
@@ -174,6 +188,12 @@ class TesseraSettings:
             "pat_prefix": self.pat_prefix,
             "multi_process": self.multi_process,
         }
+        # Unset, the engine's own defaults (no limit) stand.
+        if self.session_max_lifetime is not None:
+            options["session_max_lifetime"] = self.session_max_lifetime
+        if self.max_sessions_per_user is not None:
+            options["max_sessions_per_user"] = self.max_sessions_per_user
+        return options
 
 
 _lock = threading.Lock()
@@ -275,6 +295,11 @@ def read() -> tuple[TesseraSettings | None, list[Problem]]:
         revoke_rate=_rate(reader.value("REVOKE_RATE"), problems),
         github_scanning_keys=_scanning_keys(reader.value("SECRET_SCANNING_GITHUB_KEYS"), problems),
         throttle=_throttle(reader.value("THROTTLE"), problems),
+        session_max_lifetime=_session_max_lifetime(reader.value("SESSION_MAX_LIFETIME"), problems),
+        max_sessions_per_user=_max_sessions(reader.value("MAX_SESSIONS_PER_USER"), problems),
+        revoke_on_password_change=reader.flag("REVOKE_ON_PASSWORD_CHANGE"),
+        revoke_pats_on_password_change=reader.flag("REVOKE_PATS_ON_PASSWORD_CHANGE"),
+        claims_hook=_claims_hook(reader.value("CLAIMS_HOOK"), problems),
     )
     if problems:
         return None, problems
@@ -615,6 +640,68 @@ def _throttle(value: Any, problems: list[Problem]) -> Throttle | None:
     if len(problems) > before:
         return None
     return Throttle(per_account_and_address=pair, per_address=per_address, num_proxies=proxies)
+
+
+def _session_max_lifetime(value: Any, problems: list[Problem]) -> timedelta | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = timedelta(seconds=value)
+    if not isinstance(value, timedelta) or value <= timedelta(0) or value.microseconds:
+        problems.append(
+            Problem(
+                "tessera.E012",
+                "TESSERA['SESSION_MAX_LIFETIME'] must be None or a positive timedelta or "
+                f"number of whole seconds, not {value!r}.",
+                "How long a session may last from its login, however often it is "
+                "refreshed; for example timedelta(days=30). None (the default): no limit.",
+            )
+        )
+        return None
+    return value
+
+
+def _max_sessions(value: Any, problems: list[Problem]) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        problems.append(
+            Problem(
+                "tessera.E013",
+                f"TESSERA['MAX_SESSIONS_PER_USER'] must be None or a count of at least 1, "
+                f"not {value!r}.",
+                "A login beyond this many live sessions of a user ends the least recently "
+                "refreshed one. None (the default): no limit.",
+            )
+        )
+        return None
+    return value
+
+
+def _claims_hook(value: Any, problems: list[Problem]) -> Callable[[Any], Any] | None:
+    """The callable named by ``CLAIMS_HOOK`` (a dotted path, or the callable itself)."""
+    if value is None:
+        return None
+    hook = value
+    why = None
+    if isinstance(value, str):
+        try:
+            hook = import_string(value)
+        except ImportError as e:
+            why = f"cannot be imported: {e}"
+    if why is None and not callable(hook):
+        why = f"must be None or the dotted path of a callable, not {value!r}"
+    if why is not None:
+        problems.append(
+            Problem(
+                "tessera.E014",
+                f"TESSERA['CLAIMS_HOOK'] {why}.",
+                'For example "myapp.tokens.claims_for", a function hook(user) -> dict '
+                "whose items every access and refresh token of the user carries.",
+            )
+        )
+        return None
+    return hook  # type: ignore[no-any-return]
 
 
 def _unknown(where: str, key: object, known: Mapping[str, Any], code: str = "E002") -> Problem:

@@ -53,6 +53,7 @@ MESSAGES: dict[str, str] = {
     "method_not_allowed": "This method is not allowed here.",
     "not_found": "Not found.",
     "too_many_attempts": "Too many attempts; try again after the time in Retry-After.",
+    "reauthentication_required": "This action needs a recent login; reauthenticate first.",
 }
 
 # DRF's own exception codes, renamed where this API's differ.

@@ -124,6 +124,10 @@ class RefreshRequest(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
+class ReauthenticateRequest(serializers.Serializer):  # type: ignore[type-arg]
+    password = serializers.CharField(help_text="The user's password, checked again.")
+
+
 class VerifyRequest(serializers.Serializer):  # type: ignore[type-arg]
     token = serializers.CharField(help_text="An access or a refresh token.")
 
@@ -330,6 +334,23 @@ _OPERATIONS: dict[str, dict[str, Any]] = {
             auth=[],
             description="The refresh token is spent; presenting it again revokes its session "
             "(`refresh_reused`). In cookie mode a refused cookie is cleared.",
+        )
+    },
+    "ReauthenticateView": {
+        "post": _operation(
+            "Check the password again: a new pair in the same session",
+            ReauthenticateRequest,
+            {200: TokenPairBody},
+            {
+                400: ("validation_error",),
+                401: ("invalid_credentials", *_BEARER_401),
+                403: ("pat_not_allowed",),
+                429: ("too_many_attempts",),
+                **_STORE,
+            },
+            description="With a bearer access token. The new tokens carry a fresh "
+            "`auth_time`, which views with `HasRecentAuth` require; the session and its "
+            "`sid` stay the same. In cookie mode the refresh token goes into the cookie.",
         )
     },
     "VerifyView": {

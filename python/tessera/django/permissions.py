@@ -1,4 +1,5 @@
-"""DRF permission classes for personal access tokens.
+"""DRF permission classes: scopes of personal access tokens, and the
+freshness of the login behind an access token (:class:`HasRecentAuth`).
 
 Scopes limit what a PAT may do; a JWT or a session acts as the user
 itself, so scopes do not restrict them::
@@ -16,6 +17,7 @@ API shows as ``"scopes": null`` and refuses in a request.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
@@ -80,3 +82,46 @@ class DenyPAT(BasePermission):
         if isinstance(request.auth, tessera.Pat):
             raise TesseraAPIError("pat_not_allowed", status_code=403)
         return True
+
+
+class HasRecentAuth(BasePermission):
+    """Requires the credential check behind the request's access token (its
+    ``auth_time``: the login or the last ``auth/reauthenticate/``) to be at
+    most the view's ``max_auth_age`` seconds old; older is a 403
+    ``reauthentication_required``, which the client answers by asking for
+    the password and calling ``auth/reauthenticate/``::
+
+        class DeleteAccountView(APIView):
+            permission_classes = [IsAuthenticated, HasRecentAuth]
+            max_auth_age = 300
+
+    Only access tokens carry ``auth_time``: a PAT is refused with 403
+    ``pat_not_allowed``, a Django session with ``reauthentication_required``.
+    Rotation keeps ``auth_time``, so refreshing does not make a login recent.
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        max_age = getattr(view, "max_auth_age", None)
+        if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 0:
+            raise ImproperlyConfigured(
+                f"{type(view).__name__} uses HasRecentAuth but has no max_auth_age "
+                "(a number of seconds)."
+            )
+        auth = request.auth
+        if isinstance(auth, tessera.Pat):
+            raise TesseraAPIError("pat_not_allowed", status_code=403)
+        if not request.user or not request.user.is_authenticated:
+            return False
+        auth_time = auth.get("auth_time") if isinstance(auth, dict) else None
+        if (
+            isinstance(auth_time, int)
+            and not isinstance(auth_time, bool)
+            and time.time() - auth_time <= max_age
+        ):
+            return True
+        raise TesseraAPIError(
+            "reauthentication_required",
+            f"This action needs a login within the last {max_age} seconds; "
+            "reauthenticate with your password.",
+            403,
+        )

@@ -9,10 +9,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from tessera.django import conf, engine, users
+from tessera.django import conf, credentials, engine, users
 
 
 @receiver(setting_changed)
@@ -29,3 +29,5 @@ def _on_user_changed(**kwargs: Any) -> None:
 
 post_save.connect(_on_user_changed, sender=settings.AUTH_USER_MODEL, weak=False)
 post_delete.connect(_on_user_changed, sender=settings.AUTH_USER_MODEL, weak=False)
+pre_save.connect(credentials.stored_credentials, sender=settings.AUTH_USER_MODEL, weak=False)
+post_save.connect(credentials.end_sessions_if_changed, sender=settings.AUTH_USER_MODEL, weak=False)

@@ -56,6 +56,11 @@ pat_revoked = Signal()
 #: A live PAT was reported found in public and revoked (it has no pat_revoked).
 pat_leaked = Signal()
 verification_failed = Signal()
+#: A login went past ``MAX_SESSIONS_PER_USER``: ``family_id`` is the session
+#: it ended (the user's least recently refreshed one).
+session_limit = Signal()
+#: A session got a fresh ``auth_time`` (``auth/reauthenticate/``).
+reauthenticated = Signal()
 
 #: Every event, whatever its kind; the kind is ``event.kind``.
 token_event = Signal()
@@ -74,6 +79,8 @@ SIGNALS: dict[str, Signal] = {
     "pat_revoked": pat_revoked,
     "pat_leaked": pat_leaked,
     "verification_failed": verification_failed,
+    "session_limit": session_limit,
+    "reauthenticated": reauthenticated,
 }
 
 _LEVELS = {"reuse_detected": logging.WARNING, "pat_leaked": logging.WARNING}

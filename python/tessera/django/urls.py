@@ -16,6 +16,7 @@ urlpatterns = [
     path("auth/refresh/", views.RefreshView.as_view(), name="refresh"),
     path("auth/verify/", views.VerifyView.as_view(), name="verify"),
     path("auth/from-session/", views.SessionTokensView.as_view(), name="from-session"),
+    path("auth/reauthenticate/", views.ReauthenticateView.as_view(), name="reauthenticate"),
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),
     path("auth/logout-all/", views.LogoutAllView.as_view(), name="logout-all"),
     path("me/", views.MeView.as_view(), name="me"),

@@ -39,8 +39,13 @@ from rest_framework.views import APIView
 
 import tessera
 from tessera.django import simplejwt, throttle
-from tessera.django.authentication import JWTAuthentication, PATAuthentication
+from tessera.django.authentication import (
+    JWTAuthentication,
+    PATAuthentication,
+    bearer_credential,
+)
 from tessera.django.conf import OPT_IN_HEADER, OPT_IN_VALUE, tessera_settings
+from tessera.django.credentials import keep_token_session
 from tessera.django.engine import get_engine
 from tessera.django.exceptions import (
     TesseraAPIError,
@@ -58,6 +63,7 @@ __all__ = [
     "LogoutAllView",
     "LogoutView",
     "MeView",
+    "ReauthenticateView",
     "RefreshView",
     "SessionTokensView",
     "SessionsView",
@@ -146,9 +152,11 @@ class RefreshView(TesseraView):
             raise from_engine(e) from None
         if simplejwt.blacklisted(pending.claims):
             raise TesseraAPIError("token_revoked", status_code=status.HTTP_401_UNAUTHORIZED)
-        check_session_user(engine, pending.claims, token)
+        user = check_session_user(engine, pending.claims, token)
+        # A hook that raises fails the request before anything is rotated.
+        claims = hook_claims(user)
         try:
-            pair = engine.complete_refresh(pending)
+            pair = engine.complete_refresh(pending, extra_claims=claims)
         except tessera.TesseraError as e:
             raise from_engine(e) from None
         response = Response({"access": pair.access, "refresh": pair.refresh})
@@ -160,6 +168,41 @@ class RefreshView(TesseraView):
             # The cookie's token can never work again; stop sending it.
             delete_refresh_cookie(self.request, response)
         return response
+
+
+class ReauthenticateView(TesseraView):
+    """``POST {"password"}`` with a bearer access token → ``{"access",
+    "refresh"}``: a new pair in the same session, whose ``auth_time`` is now
+    (for :class:`~tessera.django.permissions.HasRecentAuth`). A wrong
+    password is 401 ``invalid_credentials``; attempts are throttled per user
+    and client address as logins are."""
+
+    authentication_classes = (PATAuthentication, JWTAuthentication)
+    permission_classes = (IsAuthenticated, DenyPAT)
+
+    def post(self, request: Request) -> Response:
+        password = read_body(request, {"password": str}, required=("password",))["password"]
+        user = request.user
+        account = str(user_id_of(user))
+        throttle.check_login(request, account, scope="reauthenticate")
+        # A password check may rehash the password (a hasher upgrade), which
+        # ends the user's other sessions; never this one.
+        with keep_token_session(request):
+            checked = authenticate(
+                request._request, username=user.get_username(), password=password
+            )
+        if checked is None or checked.pk != user.pk:
+            raise TesseraAPIError("invalid_credentials", status_code=status.HTTP_401_UNAUTHORIZED)
+        throttle.login_succeeded(request, account, scope="reauthenticate")
+        # JWTAuthentication accepted the request, so it carries an access token.
+        access = bearer_credential(request) or ""
+        claims = hook_claims(user)
+        try:
+            pair = get_engine().reauthenticate(access, extra_claims=claims)
+        except tessera.TesseraError as e:
+            raise from_engine(e) from None
+        response = Response({"access": pair.access, "refresh": pair.refresh})
+        return with_refresh_cookie(request, response, pair)
 
 
 class VerifyView(TesseraView):
@@ -436,8 +479,9 @@ def authenticate_email(request: Request, email: str, password: str) -> AbstractB
 def login_response(request: Request, user: AbstractBaseUser, *, browser: bool = False) -> Response:
     """A new session for `user`: ``{"tokens": {"access", "refresh"}, "user"}``;
     `browser` says that the request comes from a browser whatever its headers."""
+    claims = hook_claims(user)
     try:
-        pair = get_engine().issue(user_id_of(user))
+        pair = get_engine().issue(user_id_of(user), claims)
     except tessera.TesseraError as e:
         raise from_engine(e) from None
     if tessera_settings().update_last_login:
@@ -508,12 +552,33 @@ def cookie_path(request: Request) -> str:
     return refresh.rstrip("/").rsplit("/", 1)[0] + "/"
 
 
-def check_session_user(engine: tessera.Engine, claims: dict[str, Any], refresh: str) -> None:
-    """Raises 401 ``user_not_found`` or ``user_inactive`` when the user of a
-    session was deleted or deactivated since the login, and then ends that
-    session (the one of refresh token `refresh`) too."""
+def hook_claims(user: AbstractBaseUser) -> dict[str, Any] | None:
+    """The extra claims ``CLAIMS_HOOK`` gives `user`'s next tokens, or None
+    without a hook. Called at every login and rotation; whatever the hook
+    raises propagates (a 500, and nothing is issued or rotated), and so does
+    a result that is not a dict. The engine checks the claims as it checks
+    any extra claims: a reserved name is its ``config_invalid`` (a 500)."""
+    hook = tessera_settings().claims_hook
+    if hook is None:
+        return None
+    claims = hook(user)
+    if not isinstance(claims, Mapping):
+        raise TypeError(
+            f"TESSERA['CLAIMS_HOOK'] must return a dict of claims, not {type(claims).__name__}"
+        )
+    return dict(claims)
+
+
+def check_session_user(
+    engine: tessera.Engine, claims: dict[str, Any], refresh: str
+) -> AbstractBaseUser:
+    """The user of a session's refresh token.
+
+    Raises 401 ``user_not_found`` or ``user_inactive`` when the user was
+    deleted or deactivated since the login, and then ends that session (the
+    one of refresh token `refresh`) too."""
     try:
-        load_user(claims[engine.user_id_claim])
+        return load_user(claims[engine.user_id_claim])
     except TesseraAPIError:
         # The 401 stands whatever happens here: a session already over
         # needs no revoking, and the user check refuses it anyway.

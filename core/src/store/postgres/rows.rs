@@ -101,6 +101,7 @@ pub(super) fn family_from_row(row: &Row) -> Result<FamilyRecord> {
                 "logout" => RevokeReason::Logout,
                 "logout_all" => RevokeReason::LogoutAll,
                 "reuse" => RevokeReason::Reuse,
+                "session_limit" => RevokeReason::SessionLimit,
                 _ => return Err(Error::storage("corrupt row: unknown revocation reason")),
             },
         },
@@ -115,6 +116,8 @@ pub(super) fn family_from_row(row: &Row) -> Result<FamilyRecord> {
         current: digest_col(row, 4)?,
         previous: previous.map(fixed).transpose()?,
         state,
+        auth_time: col(row, 9)?,
+        extra: col(row, 10)?,
     })
 }
 

@@ -6,8 +6,32 @@
 
 /// Schema migrations, in order. A published migration never changes; a
 /// change of layout is a new entry.
-pub(super) const MIGRATIONS: &[(i32, &str)] =
-    &[(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3)];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[
+    (1, MIGRATION_1),
+    (2, MIGRATION_2),
+    (3, MIGRATION_3),
+    (4, MIGRATION_4),
+];
+
+/// Version 4: converging rotation and session controls. A family row
+/// gains the session's `auth_time` and the current pair's extra claims
+/// (JSON text, kept byte for byte: `jsonb` would reorder the members); the
+/// derivation secret of successor jtis gets a table of its own; and the
+/// `session_limit` revocation reason is allowed.
+const MIGRATION_4: &str = "
+ALTER TABLE tessera_family ADD COLUMN auth_time bigint;
+ALTER TABLE tessera_family ADD COLUMN extra text;
+COMMENT ON COLUMN tessera_family.auth_time IS 'when the credential check behind the session happened';
+COMMENT ON COLUMN tessera_family.extra IS 'extra claims of the current pair, JSON text, to re-mint it within reuse_grace';
+ALTER TABLE tessera_family DROP CONSTRAINT tessera_family_reason_check;
+ALTER TABLE tessera_family ADD CONSTRAINT tessera_family_reason_check
+    CHECK (reason IN ('logout', 'logout_all', 'reuse', 'session_limit'));
+CREATE TABLE tessera_secret (
+    name text PRIMARY KEY,
+    secret bytea NOT NULL CHECK (octet_length(secret) = 32)
+);
+COMMENT ON TABLE tessera_secret IS 'the store''s secrets: derivation, the HMAC key of successor jtis; never leaves the engine';
+";
 
 /// Version 3: attempt counters for throttling (`engine/throttle.rs`).
 const MIGRATION_3: &str = "

@@ -550,19 +550,24 @@ mod sql {
         FAMILY_GET,
         FAMILY_LOCK,
         "SELECT user_id, created_at, last_refreshed_at, expires_at, \
-         current, previous, state, revoked_at, reason FROM tessera_family WHERE id = $1"
+         current, previous, state, revoked_at, reason, auth_time, extra \
+         FROM tessera_family WHERE id = $1"
     );
+    pub const SECRET_LOCK: &str = "SELECT secret FROM tessera_secret WHERE name = $1 FOR UPDATE";
+    pub const SECRET_INSERT: &str = "INSERT INTO tessera_secret (name, secret) VALUES ($1, $2)";
     put!(
         FAMILY_INSERT,
         FAMILY_UPSERT,
         "INSERT INTO tessera_family \
          (id, user_id, created_at, last_refreshed_at, expires_at, current, previous, state, \
-         revoked_at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         revoked_at, reason, auth_time, extra) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         "ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, \
          created_at = EXCLUDED.created_at, last_refreshed_at = EXCLUDED.last_refreshed_at, \
          expires_at = EXCLUDED.expires_at, current = EXCLUDED.current, \
          previous = EXCLUDED.previous, state = EXCLUDED.state, \
-         revoked_at = EXCLUDED.revoked_at, reason = EXCLUDED.reason"
+         revoked_at = EXCLUDED.revoked_at, reason = EXCLUDED.reason, \
+         auth_time = EXCLUDED.auth_time, extra = EXCLUDED.extra"
     );
     pub const FAMILY_DELETE: &str = "DELETE FROM tessera_family WHERE id = $1";
     pub const USER_FAMILIES: &str = "SELECT id FROM tessera_family WHERE user_id = $1 ORDER BY id";
@@ -910,6 +915,7 @@ impl WriteTx for Session<'_, Transaction<'_>> {
                     RevokeReason::Logout => "logout",
                     RevokeReason::LogoutAll => "logout_all",
                     RevokeReason::Reuse => "reuse",
+                    RevokeReason::SessionLimit => "session_limit",
                 }),
             ),
         };
@@ -929,6 +935,8 @@ impl WriteTx for Session<'_, Transaction<'_>> {
                 &state,
                 &at,
                 &reason,
+                &rec.auth_time,
+                &rec.extra,
             ],
         )
     }
@@ -999,5 +1007,16 @@ impl WriteTx for Session<'_, Transaction<'_>> {
 
     fn attempt_keys(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>> {
         self.keys_after(sql::ATTEMPT_KEYS, after, limit)
+    }
+
+    fn derivation_secret(&mut self, candidate: &Digest32) -> Result<Digest32> {
+        let name = "derivation";
+        if let Some(row) = self.query_opt(sql::SECRET_LOCK, &[&name])? {
+            return fixed(col::<&[u8]>(&row, 0)?);
+        }
+        // A plain INSERT: of two first openers, one fails with a unique
+        // violation and is rerun, then reads the other's secret.
+        self.execute(sql::SECRET_INSERT, &[&name, &&candidate[..]])?;
+        Ok(*candidate)
     }
 }

@@ -12,14 +12,18 @@ use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::store::records::{
+    AttemptRecord, Digest32, FamilyRecord, FamilyState, PatRecord, RefreshRecord,
+};
 #[cfg(test)]
-use crate::store::records::AttemptRecord;
-use crate::store::records::{FamilyRecord, PatRecord, RefreshRecord};
-#[cfg(test)]
-use crate::store::records::{FamilyState, RefreshState, RevokeReason};
+use crate::store::records::{RefreshState, RevokeReason};
 
-/// The current record format version.
+/// The first record format version: every record but [`FamilyRecord`]
+/// is still written in it.
 pub(super) const FORMAT_V1: u8 = 1;
+/// Format version 2 of [`FamilyRecord`]: version 1's fields, then
+/// `auth_time` and `extra`.
+pub(super) const FORMAT_V2: u8 = 2;
 
 /// Table names, versioned.
 mod tables {
@@ -45,6 +49,9 @@ mod tables {
     pub const ATTEMPTS: &str = "tessera.v1.attempts";
     /// name → u64: schema version and counters.
     pub const META: &str = "tessera.v1.meta";
+    /// name → bytes: the store's secrets. `derivation`: the 32-byte key
+    /// successor jtis are derived under (`engine/successor.rs`).
+    pub const SECRET: &str = "tessera.v1.secret";
 }
 
 pub(super) const REFRESH: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new(tables::REFRESH);
@@ -63,6 +70,7 @@ pub(super) const USER_PAT: TableDefinition<(&str, i64, &[u8; 16]), ()> =
 pub(super) const ATTEMPTS: TableDefinition<&[u8; 32], &[u8]> =
     TableDefinition::new(tables::ATTEMPTS);
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new(tables::META);
+pub(super) const SECRET: TableDefinition<&str, &[u8]> = TableDefinition::new(tables::SECRET);
 
 /// The schema version this code writes.
 ///
@@ -72,7 +80,13 @@ pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new(tables:
 ///   Same tables and record formats, so a version 1 file is upgraded by
 ///   writing the new number; a build that reads only version 1, which
 ///   would take every session rotated since for gone, then refuses it.
-pub(super) const SCHEMA_VERSION: u64 = 2;
+/// - 3: family records in format version 2 (`auth_time`, the current
+///   pair's extra claims), the `SECRET` table, and the `SessionLimit`
+///   revocation reason. A version 2 file is upgraded by writing the new
+///   number: its family records still decode (format version 1), and are
+///   rewritten in version 2 at their next change. A build that reads only
+///   version 2 would not decode the new records, so it refuses the file.
+pub(super) const SCHEMA_VERSION: u64 = 3;
 /// The oldest schema version this code upgrades.
 pub(super) const OLDEST_SCHEMA_VERSION: u64 = 1;
 
@@ -83,28 +97,86 @@ fn config() -> impl bincode::config::Config {
         .with_limit::<65536>()
 }
 
+/// A record kind stored as encoded bytes: the format version it is
+/// written in, and how it reads the versions before that one.
+pub(super) trait Record: Serialize + for<'de> Deserialize<'de> {
+    /// The version [`encode`] writes.
+    const FORMAT: u8 = FORMAT_V1;
+
+    /// Decodes the body of an older format `version`; none by default.
+    fn decode_older(version: u8, _body: &[u8]) -> Result<Self> {
+        Err(unknown_version(version))
+    }
+}
+
+impl Record for RefreshRecord {}
+impl Record for PatRecord {}
+impl Record for AttemptRecord {}
+
+/// [`FamilyRecord`] as format version 1 wrote it: before `auth_time` and
+/// `extra`.
+#[derive(Deserialize)]
+struct FamilyRecordV1 {
+    user_id: String,
+    created_at: i64,
+    last_refreshed_at: i64,
+    expires_at: i64,
+    current: Digest32,
+    previous: Option<Digest32>,
+    state: FamilyState,
+}
+
+impl Record for FamilyRecord {
+    const FORMAT: u8 = FORMAT_V2;
+
+    fn decode_older(version: u8, body: &[u8]) -> Result<Self> {
+        if version != FORMAT_V1 {
+            return Err(unknown_version(version));
+        }
+        let v1: FamilyRecordV1 = decode_body(body)?;
+        Ok(FamilyRecord {
+            user_id: v1.user_id,
+            created_at: v1.created_at,
+            last_refreshed_at: v1.last_refreshed_at,
+            expires_at: v1.expires_at,
+            current: v1.current,
+            previous: v1.previous,
+            state: v1.state,
+            auth_time: None,
+            extra: None,
+        })
+    }
+}
+
+fn unknown_version(v: u8) -> Error {
+    Error::storage(format!("unknown record format version {v}"))
+}
+
 /// Encodes a record with its format version.
-pub(super) fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>> {
-    let mut out = vec![FORMAT_V1];
+pub(super) fn encode<T: Record>(record: &T) -> Result<Vec<u8>> {
+    let mut out = vec![T::FORMAT];
     bincode::serde::encode_into_std_write(record, &mut out, config())
         .map_err(|e| Error::storage(format!("record encoding failed: {e}")))?;
     Ok(out)
 }
 
 /// Decodes a record, refusing unknown versions and trailing bytes.
-pub(super) fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
+pub(super) fn decode<T: Record>(bytes: &[u8]) -> Result<T> {
     match bytes.split_first() {
-        Some((&FORMAT_V1, body)) => {
-            let (value, used) = bincode::serde::decode_from_slice(body, config())
-                .map_err(|e| Error::storage(format!("corrupt record: {e}")))?;
-            if used != body.len() {
-                return Err(Error::storage("corrupt record: trailing bytes"));
-            }
-            Ok(value)
-        }
-        Some((v, _)) => Err(Error::storage(format!("unknown record format version {v}"))),
+        Some((&v, body)) if v == T::FORMAT => decode_body(body),
+        Some((&v, body)) => T::decode_older(v, body),
         None => Err(Error::storage("corrupt record: empty")),
     }
+}
+
+/// bincode of one record, all of `body`.
+fn decode_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
+    let (value, used) = bincode::serde::decode_from_slice(body, config())
+        .map_err(|e| Error::storage(format!("corrupt record: {e}")))?;
+    if used != body.len() {
+        return Err(Error::storage("corrupt record: trailing bytes"));
+    }
+    Ok(value)
 }
 
 /// Decodes bytes as each kind of record; for fuzzing and tools. Every
@@ -174,6 +246,8 @@ mod tests {
                 at: 5,
                 reason: RevokeReason::Reuse,
             },
+            auth_time: Some(1),
+            extra: Some(r#"{"role":"admin"}"#.into()),
         };
         assert_eq!(decode::<FamilyRecord>(&encode(&fam).unwrap()).unwrap(), fam);
         let pat = PatRecord {
@@ -188,6 +262,46 @@ mod tests {
             revoked_at: None,
         };
         assert_eq!(decode::<PatRecord>(&encode(&pat).unwrap()).unwrap(), pat);
+    }
+
+    /// A family record as format version 1 wrote it (schema 2 files)
+    /// decodes, with no `auth_time` and no stored extra claims.
+    #[test]
+    fn decodes_family_bytes_written_by_format_v1() {
+        let mut v1 = vec![1u8];
+        v1.extend(2u64.to_le_bytes()); // user id length
+        v1.extend(b"42");
+        v1.extend(1_700_000_000i64.to_le_bytes());
+        v1.extend(1_700_000_100i64.to_le_bytes());
+        v1.extend(1_701_209_700i64.to_le_bytes());
+        v1.extend([4u8; 32]);
+        v1.push(1); // previous: Some
+        v1.extend([3u8; 32]);
+        v1.extend(0u32.to_le_bytes()); // state: Active
+        let fam = decode::<FamilyRecord>(&v1).unwrap();
+        assert_eq!(
+            fam,
+            FamilyRecord {
+                user_id: "42".into(),
+                created_at: 1_700_000_000,
+                last_refreshed_at: 1_700_000_100,
+                expires_at: 1_701_209_700,
+                current: [4; 32],
+                previous: Some([3; 32]),
+                state: FamilyState::Active,
+                auth_time: None,
+                extra: None,
+            }
+        );
+        let v2 = encode(&fam).unwrap();
+        assert_eq!(v2[0], FORMAT_V2);
+        assert_eq!(&v2[1..], [&v1[1..], &[0u8, 0u8][..]].concat());
+        let mut trailing = v1.clone();
+        trailing.push(0);
+        assert!(decode::<FamilyRecord>(&trailing).is_err());
+        let mut v3 = v1;
+        v3[0] = 3;
+        assert!(decode::<FamilyRecord>(&v3).is_err());
     }
 
     #[test]

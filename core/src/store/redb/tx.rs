@@ -16,21 +16,19 @@ use std::fmt::Display;
 use std::path::Path;
 use std::sync::Arc;
 
-use redb::{
-    Key, ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata, Table,
-    TableDefinition, TableHandle, Value, WriteTransaction,
-};
-use serde::{Deserialize, Serialize};
-
 use super::format::{
-    self, ATTEMPTS, FAMILY, PAT, PAT_ID, REFRESH, REFRESH_EXPIRY, USER_FAMILY, USER_PAT,
-    USER_REVOKED,
+    self, Record, ATTEMPTS, FAMILY, PAT, PAT_ID, REFRESH, REFRESH_EXPIRY, SECRET, USER_FAMILY,
+    USER_PAT, USER_REVOKED,
 };
 use crate::error::{Error, Result};
 use crate::store::records::{
     AttemptRecord, Digest32, FamilyRecord, Id16, PatRecord, RefreshRecord,
 };
 use crate::store::{ReadTx, StoreStats, WriteTx};
+use redb::{
+    Key, ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata, Table,
+    TableDefinition, TableHandle, Value, WriteTransaction,
+};
 
 /// A read snapshot.
 pub(super) struct RedbRead {
@@ -111,7 +109,7 @@ fn get_record<'k, K, T>(
 ) -> Result<Option<T>>
 where
     K: Key + 'static,
-    T: for<'de> Deserialize<'de>,
+    T: Record,
 {
     let t = tx.table(def)?;
     let v = t.get(key).map_err(failed("read", def.name()))?;
@@ -229,7 +227,7 @@ impl RedbWrite {
         &mut self,
         def: TableDefinition<K, &'static [u8]>,
         key: impl Borrow<K::SelfType<'k>>,
-        rec: &impl Serialize,
+        rec: &impl Record,
     ) -> Result<Option<Vec<u8>>> {
         self.writes += 1;
         let bytes = format::encode(rec)?;
@@ -371,6 +369,17 @@ impl WriteTx for RedbWrite {
 
     fn attempt_keys(&mut self, after: Option<Digest32>, limit: usize) -> Result<Vec<Digest32>> {
         self.keys_after(ATTEMPTS, after, limit)
+    }
+
+    fn derivation_secret(&mut self, candidate: &Digest32) -> Result<Digest32> {
+        let found = get_value(self, SECRET, "derivation", |v: &[u8]| {
+            Digest32::try_from(v).map_err(|_| Error::storage("corrupt derivation secret"))
+        })?;
+        if let Some(secret) = found {
+            return secret;
+        }
+        self.insert(SECRET, "derivation", &candidate[..])?;
+        Ok(*candidate)
     }
 }
 

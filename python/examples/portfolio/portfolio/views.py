@@ -3,21 +3,24 @@
 The API views use the site's default authentication classes (a PAT, a
 JWT, or the session) and `HasScope`: a personal access token needs
 ``portfolio:read`` to read and ``projects:write`` to add a project; a JWT
-or a session acts as the user and needs no scope.
+or a session acts as the user and needs no scope. Deleting a project also
+needs a recent login (`HasRecentAuth`): an access token whose password
+check is at most five minutes old, else 403 ``reauthentication_required``
+(``POST auth/reauthenticate/`` renews it).
 """
 
 from typing import ClassVar
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from tessera.django.permissions import HasScope
+from tessera.django.permissions import HasRecentAuth, HasScope
 from tessera.django.users import user_body
 
 from portfolio.models import Project
@@ -64,6 +67,26 @@ class ProjectsView(APIView):
         serializer.is_valid(raise_exception=True)
         serializer.save(owner=request.user)
         return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+
+class ProjectView(APIView):
+    """``DELETE`` → 204: the project is gone. Needs a password check within
+    the last five minutes; another user's project is a 404."""
+
+    permission_classes = (IsAuthenticated, HasScope, HasRecentAuth)
+    required_scopes: ClassVar[list[str]] = ["projects:write"]
+    max_auth_age = 300
+
+    @extend_schema(
+        responses={204: None},
+        parameters=[OpenApiParameter("pk", int, OpenApiParameter.PATH, description="Its id.")],
+        description="Needs an access token whose login (or reauthentication) is at most "
+        "5 minutes old: 403 `reauthentication_required` otherwise, and 403 "
+        "`pat_not_allowed` for a personal access token.",
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        get_object_or_404(Project, pk=pk, owner=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @ensure_csrf_cookie

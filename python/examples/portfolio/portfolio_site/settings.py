@@ -127,7 +127,10 @@ TESSERA = {
     # One redb file on this host, or the PostgreSQL database every host shares.
     **({"STORE": POSTGRES} if POSTGRES else {"DATABASE_PATH": DATA_DIR / "tessera.redb"}),
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
+    # The idle timeout: each rotation gives the session another 14 days...
     "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
+    # ...up to 30 days after the login, however often it is refreshed.
+    "SESSION_MAX_LIFETIME": timedelta(days=30),
     # Gunicorn's prefork workers share the token database (the default).
     "MULTI_PROCESS": True,
     # The SPA keeps its refresh token in this HttpOnly cookie (its client

@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/", include("tessera.django.urls")),
     path("api/v1/portfolio/", views.PortfolioView.as_view(), name="portfolio"),
     path("api/v1/portfolio/projects/", views.ProjectsView.as_view(), name="projects"),
+    path("api/v1/portfolio/projects/<int:pk>/", views.ProjectView.as_view(), name="project"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Last: every other URL under the API answers a JSON 404, DEBUG on or off.

@@ -59,6 +59,7 @@ class Command(BaseCommand):
     def script(self, base: str, pat: str) -> str:
         login = shlex.quote(f'{{"email": "{EMAIL}", "password": "{PASSWORD}"}}')
         project = shlex.quote('{"title": "Tessera demo", "summary": "Added with a PAT"}')
+        password = shlex.quote(f'{{"password": "{PASSWORD}"}}')
         json_header = "-H 'Content-Type: application/json'"
         field = "python3 -c 'import json, sys; print(json.load(sys.stdin){})'"
         refresh_body = '"{\\"refresh\\": \\"$REFRESH\\"}"'
@@ -87,9 +88,25 @@ PAIR=$(curl -s -X POST {base}/api/v1/auth/login/email/ {json_header} -d {login})
 ACCESS=$(printf '%s' "$PAIR" | {field.format('["tokens"]["access"]')})
 REFRESH=$(printf '%s' "$PAIR" | {field.format('["tokens"]["refresh"]')})
 curl -s -w '\\n' {base}/api/v1/me/ -H "Authorization: Bearer $ACCESS"
+ROTATED=$(curl -s {rotate})
+printf '%s\\n' "$ROTATED"
+
+# 4. The same refresh token again within REUSE_GRACE (10 s) gets the same pair:
+#    two tabs refreshing at once end up with one session.
 curl -s -w '\\n' {rotate}
 
-# 4. The same refresh token again is reuse: 401 refresh_reused, and the session is revoked.
+# 5. Once its successor has rotated too, the first refresh token is reuse:
+#    401 refresh_reused, and the session is revoked.
+NEXT=$(printf '%s' "$ROTATED" | {field.format('["refresh"]')})
+curl -s -o /dev/null -X POST {base}/api/v1/auth/refresh/ {json_header} \\
+  -d "{{\\"refresh\\": \\"$NEXT\\"}}"
 curl -s -w '\\n' {rotate}
 curl -s -w '\\n' {base}/api/v1/me/ -H "Authorization: Bearer $ACCESS"
+
+# 6. Check the password again (HasRecentAuth views ask for it): a new pair in
+#    the same session, with a fresh auth_time.
+ACCESS=$(curl -s -X POST {base}/api/v1/auth/login/email/ {json_header} -d {login} \\
+  | {field.format('["tokens"]["access"]')})
+curl -s -w '\\n' -X POST {base}/api/v1/auth/reauthenticate/ -H "Authorization: Bearer $ACCESS" \\
+  {json_header} -d {password}
 """
