@@ -7,8 +7,8 @@
 //! - refresh state is kept until the token could no longer verify
 //!   (`exp + leeway`), so every replay is recognised until then; purging
 //!   removes nothing earlier;
-//! - the active-session cache exists only when this process is the store's
-//!   only writer, and is disabled before the store closes.
+//! - the active-session and stamp caches exist only when this process is
+//!   the store's only writer, and are disabled before the store closes.
 
 use std::fmt;
 use std::path::Path;
@@ -17,6 +17,7 @@ use std::sync::Arc;
 use super::config::{EngineConfig, PatConfig, Settings};
 use super::events::{Event, EventKind, EventSink};
 use super::session_cache::ActiveSessions;
+use super::stamp_cache::UserStamps;
 use crate::claims::{Claims, FamilyId, Jwt, Validation};
 use crate::client::Verifier;
 use crate::clock::SharedClock;
@@ -41,6 +42,8 @@ pub struct Engine {
     pub(super) store: Box<dyn Store>,
     /// Sessions known to be active, when no other process writes the store.
     pub(super) sessions: Option<ActiveSessions>,
+    /// Users' change stamps, under the same condition as `sessions`.
+    pub(super) stamps: Option<UserStamps>,
 }
 
 impl Engine {
@@ -86,6 +89,7 @@ impl Engine {
             events: config.events,
             store: opened.store,
             sessions: opened.only_writer.then(ActiveSessions::new),
+            stamps: opened.only_writer.then(UserStamps::new),
         })
     }
 
@@ -181,6 +185,9 @@ impl Engine {
     /// the engine closes it too.
     pub fn close(&self) -> Result<()> {
         if let Some(cache) = &self.sessions {
+            cache.disable();
+        }
+        if let Some(cache) = &self.stamps {
             cache.disable();
         }
         self.store.close()

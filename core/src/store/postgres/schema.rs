@@ -6,8 +6,21 @@
 
 /// Schema migrations, in order. A published migration never changes; a
 /// change of layout is a new entry.
-pub(super) const MIGRATIONS: &[(i32, &str)] =
-    &[(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3)];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[
+    (1, MIGRATION_1),
+    (2, MIGRATION_2),
+    (3, MIGRATION_3),
+    (4, MIGRATION_4),
+];
+
+/// Version 4: per-user change stamps (`engine/stamps.rs`).
+const MIGRATION_4: &str = "
+CREATE TABLE tessera_user_stamp (
+    user_id text PRIMARY KEY,
+    stamp bigint NOT NULL CHECK (stamp > 0)
+);
+COMMENT ON TABLE tessera_user_stamp IS 'per-user change stamps: bumped whenever something that authenticates the user changes; a missing row is stamp 0';
+";
 
 /// Version 3: attempt counters for throttling (`engine/throttle.rs`).
 const MIGRATION_3: &str = "
