@@ -25,6 +25,7 @@ from sites import (
     manage,
     one_winner,
     site_env,
+    user_change_is_seen_by_every_worker,
 )
 
 POSTGRES = os.environ.get("TESSERA_TEST_POSTGRES")
@@ -137,3 +138,9 @@ def test_a_login_on_one_instance_is_valid_on_the_other(hosts: tuple[Site, Site])
     assert status == 200, pair
     status, body, _ = b.call("POST", "/api/v1/auth/refresh/", {"refresh": tokens["refresh"]})
     assert (status, body["error"]["code"]) == (401, "refresh_reused")
+
+
+def test_a_user_deactivated_on_one_instance_is_refused_by_every_worker_of_both(
+    hosts: tuple[Site, Site],
+) -> None:
+    user_change_is_seen_by_every_worker(list(hosts), WORKERS)
