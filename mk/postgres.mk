@@ -1,6 +1,6 @@
 # The PostgreSQL store (cargo feature `postgres` of tessera). `make
 # postgres-test` lints the crate with the feature on, then runs the engine,
-# PAT and PostgreSQL suites against a throwaway cluster that
+# PAT, PostgreSQL and user-stamp suites against a throwaway cluster that
 # tests/pg/with-postgres.sh creates, and removes, around them (installing
 # Debian's postgresql first on a machine without it); then the Python
 # package's store tests and the Django test that runs two gunicorn
@@ -21,7 +21,7 @@ postgres-test: django-install
 	$(SKIP_RESET)
 	$(CARGO) clippy -p tessera --all-targets --features postgres -- -D warnings
 	tests/pg/with-postgres.sh -- $(CARGO) test -p tessera --release --features postgres \
-		--test engine --test pat --test postgres
+		--test engine --test pat --test postgres --test stamps
 	tests/pg/with-postgres.sh -- .venv/bin/python -m pytest -q $(PYTEST_SKIP_NOTES) \
 		python/tests/test_store.py
 	tests/pg/with-postgres.sh -- .venv/bin/python -m pytest -c python/tests_django/pytest.ini \

@@ -140,9 +140,13 @@ def wrk(
 
 def example_tokens(refreshes: int, out: Path) -> None:
     """Run inside the example site's settings: migrate, a user, its tokens."""
+    import logging
+
     import django
 
     django.setup()
+    # The site logs every session it starts; thousands are not news here.
+    logging.getLogger("tessera").setLevel(logging.WARNING)
     from concurrent.futures import ThreadPoolExecutor
 
     from django.contrib.auth import get_user_model
