@@ -1,5 +1,5 @@
 # The PostgreSQL store (cargo feature `postgres` of tessera). `make
-# postgres-test` runs the engine, PAT and PostgreSQL suites against a
+# postgres-test` runs the engine, PAT, PostgreSQL and user-stamp suites against a
 # throwaway cluster that
 # tests/pg/with-postgres.sh creates, and removes, around them (installing
 # Debian's postgresql first on a machine without it); then the Python
@@ -27,7 +27,7 @@ bench: bench-postgres
 postgres-test: django-install
 	$(SKIP_RESET)
 	tests/pg/with-postgres.sh -- $(CARGO) test --workspace --release \
-		--test engine --test pat --test postgres
+		--test engine --test pat --test postgres --test stamps
 	tests/pg/with-postgres.sh -- .venv/bin/python -m pytest -q $(PYTEST_SKIP_NOTES) \
 		python/tests/test_store.py
 	tests/pg/with-postgres.sh -- .venv/bin/python -m pytest -c python/tests_django/pytest.ini \

@@ -294,8 +294,8 @@ fn migrations_run_once_under_concurrent_opens() {
             "SELECT count(*) FROM tessera_schema_version GROUP BY version ORDER BY version"
         )
         .unwrap(),
-        [1, 1, 1],
-        "versions 1 to 3, once each"
+        [1, 1, 1, 1],
+        "versions 1 to 4, once each"
     );
     let pair = opened[0].issue("42", Map::new()).unwrap();
     opened[7].verify_access(&pair.access).unwrap();
@@ -313,11 +313,13 @@ fn schema_version_1_is_upgraded_in_place() {
         let p0 = e.issue("42", Map::new()).unwrap();
         e.refresh(&p0.refresh).unwrap()
     };
-    // Version 2 changed no layout and version 3 only added a table: without
-    // their rows and that table, the schema is what a version 1 build left.
+    // Version 2 changed no layout and versions 3 and 4 only added tables:
+    // without their rows and those tables, the schema is what a version 1
+    // build left.
     execute(
         &url,
-        "DELETE FROM tessera_schema_version WHERE version >= 2; DROP TABLE tessera_attempts",
+        "DELETE FROM tessera_schema_version WHERE version >= 2; DROP TABLE tessera_attempts; \
+         DROP TABLE tessera_user_stamp",
     )
     .unwrap();
     let e = connect(&url, &clock);
@@ -328,9 +330,10 @@ fn schema_version_1_is_upgraded_in_place() {
             "SELECT max(version)::bigint FROM tessera_schema_version"
         )
         .unwrap(),
-        [3]
+        [4]
     );
     assert!(e.record_attempt("upgraded", 1, 60).unwrap().allowed);
+    assert_eq!(e.bump_user("42").unwrap(), 1);
 }
 
 #[test]

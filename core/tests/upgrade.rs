@@ -148,6 +148,10 @@ fn schema_v2_file_from_the_previous_release_reads_the_same() {
 
     let a = e.verify_access(&t["a1_access"]).unwrap();
     assert_eq!(a.extra["role"], "admin");
+    // A file from before change stamps: every user's stamp is 0.
+    let (_, stamp) = e.verify_access_stamped(&t["a1_access"]).unwrap();
+    assert_eq!(stamp, 0);
+    assert_eq!(e.bump_user(a.user_id.as_str()).unwrap(), 1);
     assert_eq!(
         e.verify_refresh(&t["a0"]).unwrap_err().code(),
         "refresh_reused"

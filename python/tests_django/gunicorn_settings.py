@@ -1,6 +1,7 @@
 """The example site's settings plus a header naming the worker that answered,
 so the multi-process tests can tell gunicorn's workers apart, and any
-TESSERA keys a test passes as JSON in TESSERA_TEST_SETTINGS."""
+TESSERA keys a test passes as JSON in TESSERA_TEST_SETTINGS; its URLs add a
+view that saves a user inside a worker (worker_urls.py)."""
 
 import json
 import os
@@ -15,6 +16,8 @@ TESSERA = {**TESSERA, **json.loads(os.environ.get("TESSERA_TEST_SETTINGS", "{}")
 # The tests name client addresses in X-Forwarded-For, as one proxy would.
 TESSERA = {**TESSERA, "THROTTLE": {"NUM_PROXIES": 1}}
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# A view that saves a user inside a worker (test_processes.py).
+ROOT_URLCONF = "worker_urls"
 
 
 def worker_pid(

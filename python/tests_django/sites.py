@@ -203,3 +203,59 @@ def guess_rounds(site: Site, trials: int, tag: str) -> set[str]:
         assert attempt(0)[0] == 429, "the limit holds for the next guess too"
         assert attempt(0, f"10.{trial}.0.2")[0] == 401, "another address is not affected"
     return refusers
+
+
+def every_worker(sites: list[Site], workers: int, path: str, token: str) -> list[Result]:
+    """Bursts of concurrent GETs of `path` on each site until every worker of
+    each has answered (bounded): every answer, each from a request begun
+    after the call."""
+    results: list[Result] = []
+    for site in sites:
+        seen: set[str] = set()
+        for _ in range(25):
+            burst = at_once(2 * workers, lambda _, site=site: site.call("GET", path, token=token))
+            results += burst
+            seen |= {pid for _, _, pid in burst}
+            if len(seen) >= workers:
+                break
+        assert len(seen) == workers, f"only {len(seen)} workers answered"
+    return results
+
+
+def set_active(site: Site, user_id: int, active: bool) -> str:
+    """Saves the user's is_active through the ORM in one worker; its pid."""
+    status, body, pid = site.call("POST", f"/test/users/{user_id}/active/", {"active": active})
+    assert (status, body) == (200, {"active": active})
+    return pid
+
+
+def user_change_is_seen_by_every_worker(sites: list[Site], workers: int) -> None:
+    """The demo user, cached by every worker of every site (its JWT and a
+    PAT), is deactivated through one worker of the first site: the very
+    next request to each worker of each site answers 401 user_inactive.
+    Reactivated, it is served again everywhere. The user ends active."""
+    first = sites[0]
+    access = log_in(first)["access"]
+    status, me, _ = first.call("GET", "/api/v1/me/", token=access)
+    assert status == 200, me
+    status, pat, _ = first.call(
+        "POST", "/api/v1/me/access-tokens/", {"name": "user-cache", "scopes": []}, access
+    )
+    assert status == 201, pat
+    credentials = (access, pat["token"])
+    try:
+        for token in credentials:
+            warm = every_worker(sites, workers, "/api/v1/me/", token)
+            assert {status for status, _, _ in warm} == {200}
+        changer = set_active(first, me["id"], False)
+        for token in credentials:
+            after = every_worker(sites, workers, "/api/v1/me/", token)
+            codes = {(status, body["error"]["code"]) for status, body, _ in after}
+            assert codes == {(401, "user_inactive")}
+            assert {pid for _, _, pid in after} - {changer}, "only the changing worker answered"
+        set_active(first, me["id"], True)
+        for token in credentials:
+            again = every_worker(sites, workers, "/api/v1/me/", token)
+            assert {status for status, _, _ in again} == {200}
+    finally:
+        set_active(first, me["id"], True)

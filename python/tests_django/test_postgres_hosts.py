@@ -25,6 +25,7 @@ from sites import (
     manage,
     one_successor,
     site_env,
+    user_change_is_seen_by_every_worker,
 )
 
 POSTGRES = os.environ.get("TESSERA_TEST_POSTGRES")
@@ -146,3 +147,9 @@ def test_a_login_on_one_instance_is_valid_on_the_other(hosts: tuple[Site, Site])
     # Inside REUSE_GRACE, the other host answers the same successor.
     status, again, _ = b.call("POST", "/api/v1/auth/refresh/", {"refresh": tokens["refresh"]})
     assert (status, again) == (200, pair)
+
+
+def test_a_user_deactivated_on_one_instance_is_refused_by_every_worker_of_both(
+    hosts: tuple[Site, Site],
+) -> None:
+    user_change_is_seen_by_every_worker(list(hosts), WORKERS)

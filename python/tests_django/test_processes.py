@@ -18,13 +18,16 @@ from sites import (
     Result,
     Site,
     at_once,
+    every_worker,
     free_port,
     guess_rounds,
     gunicorn,
     log_in,
     manage,
     one_successor,
+    set_active,
     site_env,
+    user_change_is_seen_by_every_worker,
 )
 
 pytestmark = pytest.mark.processes
@@ -194,6 +197,37 @@ def test_pats_work_in_every_worker_and_revocation_is_seen_by_all(site: Site) -> 
     )
     assert {(status, body["error"]["code"]) for status, body, _ in after} == {(401, "pat_revoked")}
     assert len({pid for _, _, pid in after}) == WORKERS
+
+
+def test_a_user_deactivated_in_one_worker_is_refused_by_every_worker(site: Site) -> None:
+    user_change_is_seen_by_every_worker([site], WORKERS)
+
+
+def test_a_user_changed_by_another_process_is_refused_by_every_worker(site: Site) -> None:
+    """A save in `manage.py shell` bumps the stamp; a QuerySet.update()
+    there does not, until `manage.py tessera_bump_user`."""
+    access = log_in(site)["access"]
+    status, me, _ = site.call("GET", "/api/v1/me/", token=access)
+    assert status == 200, me
+    user = (
+        f"from django.contrib.auth import get_user_model as m; u = m().objects.get(pk={me['id']})"
+    )
+    try:
+        assert {s for s, _, _ in every_worker([site], WORKERS, "/api/v1/me/", access)} == {200}
+        manage(site.env, "shell", "-c", f"{user}; u.is_active = False; u.save()")
+        after = every_worker([site], WORKERS, "/api/v1/me/", access)
+        assert {(s, body["error"]["code"]) for s, body, _ in after} == {(401, "user_inactive")}
+
+        set_active(site, me["id"], True)
+        assert {s for s, _, _ in every_worker([site], WORKERS, "/api/v1/me/", access)} == {200}
+        manage(
+            site.env, "shell", "-c", f"{user}; m().objects.filter(pk=u.pk).update(is_active=False)"
+        )
+        manage(site.env, "tessera_bump_user", str(me["id"]))
+        after = every_worker([site], WORKERS, "/api/v1/me/", access)
+        assert {(s, body["error"]["code"]) for s, body, _ in after} == {(401, "user_inactive")}
+    finally:
+        set_active(site, me["id"], True)
 
 
 def test_demo_commands_work_as_printed(site: Site) -> None:

@@ -52,6 +52,10 @@ def test_the_example_settings_pass(settings: Any) -> None:
     [
         ("not a dict", "tessera.E001"),
         ({"ACCESS_TOKEN_LIFETIM": 60}, "tessera.E002"),
+        ({"USER_CACHE_TTL": 60}, "tessera.E002"),
+        ({"USER_CACHE_SIZE": -1}, "tessera.E003"),
+        ({"USER_CACHE_SIZE": "10"}, "tessera.E003"),
+        ({"USER_CACHE_SIZE": True}, "tessera.E003"),
         ({"ACCESS_TOKEN_LIFETIME": "15m"}, "tessera.E003"),
         ({"ACCESS_TOKEN_LIFETIME": 0}, "tessera.E003"),
         ({"REFRESH_TOKEN_LIFETIME": -5}, "tessera.E003"),

@@ -230,6 +230,20 @@ impl Engine {
         convert::claims_dict(py, self.inner.validation(), &claims)
     }
 
+    /// Verifies an access token; returns its claims and its user's change
+    /// stamp, read in the same store read.
+    fn verify_access_stamped<'py>(
+        &self,
+        py: Python<'py>,
+        token: &str,
+    ) -> PyResult<(Bound<'py, PyDict>, u64)> {
+        let (claims, stamp) = self.read_call(py, |e| e.verify_access_stamped(token))?;
+        Ok((
+            convert::claims_dict(py, self.inner.validation(), &claims)?,
+            stamp,
+        ))
+    }
+
     /// Verifies a refresh token without spending it and returns its claims.
     fn verify_refresh<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyDict>> {
         let claims = self.read_call(py, |e| e.verify_refresh(token))?;
@@ -324,6 +338,13 @@ impl Engine {
         self.call(py, |e| e.revoke_user_pats(&user))
     }
 
+    /// Records that something that authenticates `user_id` changed: bumps
+    /// the user's change stamp (one durable write) and returns the new one.
+    fn bump_user(&self, py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let user = convert::user_id(user_id)?;
+        self.call(py, |e| e.bump_user(&user))
+    }
+
     /// Logs out one session of `user_id` by its id (`Session.family_id`);
     /// False when the user has no such live session.
     fn revoke_session(
@@ -368,6 +389,13 @@ impl Engine {
     /// Verifies a personal access token and returns its metadata.
     fn verify_pat(&self, py: Python<'_>, token: &str) -> PyResult<Pat> {
         self.call(py, |e| e.verify_pat(token)).map(Pat::from)
+    }
+
+    /// Verifies a personal access token; returns its metadata and its
+    /// user's change stamp, read in the same store read.
+    fn verify_pat_stamped(&self, py: Python<'_>, token: &str) -> PyResult<(Pat, u64)> {
+        self.call(py, |e| e.verify_pat_stamped(token))
+            .map(|(pat, stamp)| (Pat::from(pat), stamp))
     }
 
     /// The personal access tokens of `user_id`.

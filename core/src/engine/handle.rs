@@ -7,8 +7,8 @@
 //! - refresh state is kept until the token could no longer verify
 //!   (`exp + leeway`), so every replay is recognised until then; purging
 //!   removes nothing earlier;
-//! - the active-session cache exists only when this process is the store's
-//!   only writer, and is disabled before the store closes.
+//! - the active-session and stamp caches exist only when this process is
+//!   the store's only writer, and are disabled before the store closes.
 
 use std::fmt;
 use std::path::Path;
@@ -18,6 +18,7 @@ use super::config::{EngineConfig, PatConfig, Settings};
 use super::events::{Event, EventKind, EventSink};
 use super::session_cache::ActiveSessions;
 use super::successor::DerivationSecret;
+use super::stamp_cache::UserStamps;
 use crate::claims::{Claims, FamilyId, Jwt, Validation};
 use crate::client::Verifier;
 use crate::clock::SharedClock;
@@ -55,6 +56,8 @@ pub struct Engine {
     pub(super) secret: DerivationSecret,
     /// Sessions known to be active, when no other process writes the store.
     pub(super) sessions: Option<ActiveSessions>,
+    /// Users' change stamps, under the same condition as `sessions`.
+    pub(super) stamps: Option<UserStamps>,
 }
 
 impl Engine {
@@ -102,6 +105,7 @@ impl Engine {
             events: config.events,
             store: opened.store,
             sessions: opened.only_writer.then(ActiveSessions::new),
+            stamps: opened.only_writer.then(UserStamps::new),
         })
     }
 
@@ -230,6 +234,9 @@ impl Engine {
     /// the engine closes it too.
     pub fn close(&self) -> Result<()> {
         if let Some(cache) = &self.sessions {
+            cache.disable();
+        }
+        if let Some(cache) = &self.stamps {
             cache.disable();
         }
         self.store.close()

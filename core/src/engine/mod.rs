@@ -11,6 +11,8 @@ mod pats;
 mod rotation;
 mod session_cache;
 mod sessions;
+mod stamp_cache;
+mod stamps;
 mod state;
 mod successor;
 mod throttle;

@@ -182,20 +182,30 @@ impl Engine {
     /// Updates `last_used_at` at most once per `last_used_interval`.
     pub fn verify_pat(&self, token: &str) -> Result<Pat> {
         let now = self.clock.now();
-        let result = self.verify_pat_at(token, now);
+        let result = self.verify_pat_at(token, now, false).map(|(pat, _)| pat);
         if let Err(e) = &result {
             self.report(e, now, None, None);
         }
         result
     }
 
-    fn verify_pat_at(&self, token: &str, now: i64) -> Result<Pat> {
+    /// Verifies a PAT at `now`; with `stamped`, its user's change stamp is
+    /// read in the same store read as its record (else it is 0).
+    pub(super) fn verify_pat_at(&self, token: &str, now: i64, stamped: bool) -> Result<(Pat, u64)> {
         pat_token::check_format(&self.pat.prefix, token)?;
         let digest = self.pat.digest(token);
-        let record = self
-            .store
-            .read(|tx| tx.pat(&digest))?
-            .ok_or_else(|| Error::PatInvalid("unknown token".into()))?;
+        let (record, stamp) = self.store.read(|tx| {
+            let Some(rec) = tx.pat(&digest)? else {
+                return Ok((None, 0));
+            };
+            let stamp = if stamped {
+                tx.user_stamp(&rec.user_id)?
+            } else {
+                0
+            };
+            Ok((Some(rec), stamp))
+        })?;
+        let record = record.ok_or_else(|| Error::PatInvalid("unknown token".into()))?;
         check_usable(&record, now)?;
         let interval = self.pat.last_used_secs();
         if record
@@ -223,9 +233,9 @@ impl Engine {
                 &updated.prefix,
                 None,
             );
-            return Ok(Pat::from_record(updated));
+            return Ok((Pat::from_record(updated), stamp));
         }
-        Ok(Pat::from_record(record))
+        Ok((Pat::from_record(record), stamp))
     }
 
     /// The user's tokens, newest first, revoked ones left out. No secrets.

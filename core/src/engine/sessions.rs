@@ -78,8 +78,9 @@ impl Engine {
     }
 
     /// Logs `user_id` out everywhere: every family is revoked, and so is
-    /// every access token issued before this call. Returns how many live
-    /// sessions were revoked.
+    /// every access token issued before this call; the user's change stamp
+    /// is bumped in the same transaction. Returns how many live sessions
+    /// were revoked.
     pub fn revoke_user(&self, user_id: &str) -> Result<u64> {
         self.revoke_user_keeping(user_id, None)
     }
@@ -118,9 +119,11 @@ impl Engine {
             // The mark revokes only tokens without `sid`: the kept
             // session's tokens all carry theirs.
             tx.put_user_revoked(&owner, now)?;
+            tx.bump_user_stamp(&owner)?;
             Ok(count)
         });
         self.forget_sessions(None);
+        self.forget_stamp(Some(user.as_str()));
         let count = count?;
         self.emit(EventKind::LogoutAll, now, Some(user.as_str()), None, None);
         Ok(count)

@@ -105,6 +105,9 @@ pub(crate) trait ReadTx {
     /// The attempt counter under `key` (SHA-256 of the caller's key); in
     /// a PostgreSQL write transaction, locked until it ends.
     fn attempts(&self, key: &Digest32) -> Result<Option<AttemptRecord>>;
+    /// The user's change stamp: 0 until the first bump. A store written by
+    /// a build that predates stamps reads as 0 for everyone.
+    fn user_stamp(&self, user: &str) -> Result<u64>;
     /// Record counts per table, and the store's size in bytes.
     fn stats(&self) -> Result<StoreStats>;
 }
@@ -119,6 +122,9 @@ pub(crate) trait WriteTx: ReadTx {
     fn put_family(&mut self, id: &Id16, rec: &FamilyRecord) -> Result<()>;
     fn delete_family(&mut self, id: &Id16, user: &str) -> Result<()>;
     fn put_user_revoked(&mut self, user: &str, at: i64) -> Result<()>;
+    /// Adds one to the user's change stamp and returns the new value; two
+    /// concurrent bumps of one user return two different values.
+    fn bump_user_stamp(&mut self, user: &str) -> Result<u64>;
     /// Up to `limit` refresh keys whose purge time (`exp + leeway`) is
     /// before `before`, with that time, oldest first.
     fn expired_refresh(&mut self, before: i64, limit: usize) -> Result<Vec<(i64, Digest32)>>;

@@ -13,7 +13,9 @@ any other bearer value passes on to :class:`JWTAuthentication`. Each class
 either authenticates the request or rejects it with a 401 carrying
 ``WWW-Authenticate: Bearer realm="api"``; a request with no Authorization
 header passes through both. ``request.auth`` is the access token's claims
-(a dict) or the :class:`tessera.Pat`.
+(a dict) or the :class:`tessera.Pat`. Both read the user's change stamp in
+the same store read that checks the token, and serve the user from the
+per-process cache while it is unchanged (:mod:`tessera.django.users`).
 """
 
 from __future__ import annotations
@@ -53,10 +55,10 @@ class PATAuthentication(BaseAuthentication):
         if credential is None or not credential.startswith(tessera_settings().pat_prefix):
             return None
         try:
-            pat = get_engine().verify_pat(credential)
+            pat, stamp = get_engine().verify_pat_stamped(credential)
         except tessera.TesseraError as e:
             raise from_engine(e) from None
-        return load_user(pat.user_id), pat
+        return load_user(pat.user_id, stamp), pat
 
     def authenticate_header(self, request: Request) -> str:
         return AUTH_HEADER
@@ -71,10 +73,10 @@ class JWTAuthentication(BaseAuthentication):
             return None
         engine = get_engine()
         try:
-            claims = engine.verify_access(credential)
+            claims, stamp = engine.verify_access_stamped(credential)
         except tessera.TesseraError as e:
             raise from_engine(e) from None
-        return load_user(claims[engine.user_id_claim]), claims
+        return load_user(claims[engine.user_id_claim], stamp), claims
 
     def authenticate_header(self, request: Request) -> str:
         return AUTH_HEADER

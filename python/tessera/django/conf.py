@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "AUDIENCE": None,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
-    "USER_CACHE_TTL": timedelta(0),
+    "USER_CACHE_SIZE": 10_000,
     "REFRESH_COOKIE": None,
     "REVOKE_RATE": "30/minute",
     "SECRET_SCANNING_GITHUB_KEYS": None,
@@ -155,7 +155,7 @@ class TesseraSettings:
     audience: str | None
     auth_header_types: tuple[str, ...]
     update_last_login: bool
-    user_cache_ttl: timedelta
+    user_cache_size: int
     refresh_cookie: RefreshCookie | None
     # DRF's rate syntax ("30/minute"), per client address, for auth/revoke/.
     revoke_rate: str | None = None
@@ -244,7 +244,17 @@ def read() -> tuple[TesseraSettings | None, list[Problem]]:
         ]
     problems: list[Problem] = []
     for key in raw:
-        if key not in DEFAULTS:
+        if key == "USER_CACHE_TTL":
+            problems.append(
+                Problem(
+                    "tessera.E002",
+                    "TESSERA['USER_CACHE_TTL'] was removed: the user cache is now exact (a "
+                    "change to a user reaches every process at its next request) and on by "
+                    "default.",
+                    "Remove it; TESSERA['USER_CACHE_SIZE'] bounds the cache (0 turns it off).",
+                )
+            )
+        elif key not in DEFAULTS:
             problems.append(_unknown("TESSERA", key, DEFAULTS))
     reader = _Reader({**DEFAULTS, **raw}, problems)
 
@@ -290,7 +300,7 @@ def read() -> tuple[TesseraSettings | None, list[Problem]]:
         audience=reader.text("AUDIENCE", optional=True),
         auth_header_types=_header_types(reader.value("AUTH_HEADER_TYPES"), problems),
         update_last_login=reader.flag("UPDATE_LAST_LOGIN"),
-        user_cache_ttl=reader.duration("USER_CACHE_TTL"),
+        user_cache_size=reader.count("USER_CACHE_SIZE"),
         refresh_cookie=_refresh_cookie(reader.value("REFRESH_COOKIE"), problems),
         revoke_rate=_rate(reader.value("REVOKE_RATE"), problems),
         github_scanning_keys=_scanning_keys(reader.value("SECRET_SCANNING_GITHUB_KEYS"), problems),
@@ -332,6 +342,13 @@ class _Reader:
             return None
         if not isinstance(value, str) or not value:
             self._bad(key, "a non-empty string" + (" or None" if optional else ""))
+        return value
+
+    def count(self, key: str) -> int:
+        value = self.values[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            self._bad(key, "a whole number, 0 or more")
+            return 0
         return value
 
     def flag(self, key: str) -> bool:

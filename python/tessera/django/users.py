@@ -1,5 +1,5 @@
 """The user behind a token: lookup by ``USER_ID_FIELD``, activity check,
-and the optional per-process cache (``USER_CACHE_TTL``).
+the per-process user cache, and the change stamps that keep it exact.
 
 The user is read through Django's public ORM API only: the user model's
 default manager, ``get(**{USER_ID_FIELD: value})``. A custom default
@@ -8,24 +8,37 @@ does everywhere else in the site, and the lookup keeps working across
 Django upgrades. A value that matches two rows (a ``USER_ID_FIELD`` that
 is not unique) is an error, never one of the two users.
 
-With the cache off (the default) every authenticated request reads the
-user row, so deactivating or deleting a user takes effect at once
-everywhere. With ``USER_CACHE_TTL`` set, a process reuses an active user
-for that long: saves and deletes in the same process clear the cache at
-once, other processes see them within the TTL. The cache holds the user
-as the manager returned it, pickled (Django's supported way to serialise a
-model instance, annotations included); each request unpickles its own
-instance, so nothing a view does to ``request.user``, or to a mutable
-value on it, reaches another request. Bytes are also what a forked child
-inherits safely; the TTL, on the monotonic clock, keeps counting there
-from the moment the parent read the row.
+The cache is exact, not timed. The engine keeps a change stamp per user
+in its store, which every process and host shares; every save or delete
+of a user bumps it once the database transaction commits
+(:mod:`tessera.django.receivers`), as do ``revoke_user``,
+:func:`user_changed` and ``manage.py tessera_bump_user``. The JWT and PAT
+authentication classes read the stamp in the same store read that checks
+the token, and pass it here: a cached user is served only while the stamp
+it was read at is still the store's. The stamp is read before the user
+row, so a user cached at stamp ``s`` is at least as new as every change
+whose bump made the stamp ``s``.
+
+Invariants:
+- the cache holds at most ``USER_CACHE_SIZE`` users (least recently used
+  out first; 0 turns it off), each pickled (Django's supported way to
+  serialise a model instance, annotations included): each request
+  unpickles its own instance, so nothing a view does to ``request.user``
+  reaches another request;
+- it is read and written under one lock, and a forked child starts with
+  it empty (and a lock of its own);
+- a caller without a stamp (login, refresh) always reads the row, and
+  caches nothing;
+- inactive and missing users are never cached.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
-import time
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -36,24 +49,33 @@ from rest_framework import status
 from tessera.django.conf import tessera_settings
 from tessera.django.exceptions import TesseraAPIError
 
-# str(user id) -> (monotonic deadline, the user as the manager returned it,
-# pickled). Bytes, so no request can hold, or change, what is cached.
-_cache: dict[str, tuple[float, bytes]] = {}
+# str(user id) -> (the stamp it was read at, the user as the manager
+# returned it, pickled), least recently used first.
+_cache: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+_lock = threading.Lock()
 
 
-def load_user(user_id: object) -> AbstractBaseUser:
+def load_user(user_id: object, stamp: int | None = None) -> AbstractBaseUser:
     """The active user whose ``USER_ID_FIELD`` is `user_id`.
 
+    With `stamp` (the user's change stamp, from a stamped verification),
+    served from the cache when it holds the user at that stamp.
     Raises a 401 ``user_not_found`` or ``user_inactive``.
     """
     options = tessera_settings()
-    ttl = options.user_cache_ttl.total_seconds()
+    size = options.user_cache_size if stamp is not None else 0
     key = str(user_id)
-    if ttl:
-        hit = _cache.get(key)
-        if hit is not None and hit[0] > time.monotonic():
+    if size:
+        with _lock:
+            hit = _cache.get(key)
+            if hit is not None and hit[0] == stamp:
+                _cache.move_to_end(key)
+                pickled: bytes | None = hit[1]
+            else:
+                pickled = None
+        if pickled is not None:
             # Bytes this process pickled itself; nothing else writes here.
-            cached: AbstractBaseUser = pickle.loads(hit[1])
+            cached: AbstractBaseUser = pickle.loads(pickled)
             return cached
 
     # The documented way for code that serves any model: its default
@@ -65,16 +87,45 @@ def load_user(user_id: object) -> AbstractBaseUser:
         raise TesseraAPIError("user_not_found", status_code=status.HTTP_401_UNAUTHORIZED) from None
     if not getattr(user, "is_active", True):
         raise TesseraAPIError("user_inactive", status_code=status.HTTP_401_UNAUTHORIZED)
-    if ttl:
+    if size and stamp is not None:
         # A manager that attaches something unpicklable: that user is not cached.
         with contextlib.suppress(pickle.PicklingError, TypeError, AttributeError):
-            _cache[key] = (time.monotonic() + ttl, pickle.dumps(user, pickle.HIGHEST_PROTOCOL))
+            data = pickle.dumps(user, pickle.HIGHEST_PROTOCOL)
+            with _lock:
+                _cache[key] = (stamp, data)
+                _cache.move_to_end(key)
+                while len(_cache) > size:
+                    _cache.popitem(last=False)
     return user
 
 
+def user_changed(user: AbstractBaseUser | str | int) -> int:
+    """Tells every process and host that `user` (a user, or its
+    ``USER_ID_FIELD`` value) changed: bumps its change stamp, so each
+    process reads the row afresh at its next request. Saves and deletes
+    through the ORM do this by themselves; call it after a change they do
+    not see (``QuerySet.update``, raw SQL, another program writing the
+    table). Returns the new stamp."""
+    from tessera.django.engine import get_engine
+
+    user_id = user if isinstance(user, str | int) else user_id_of(user)
+    return get_engine().bump_user(user_id)
+
+
 def forget_users() -> None:
-    """Empties the user cache (on any save or delete of a user, and on settings changes)."""
+    """Empties this process's user cache (on settings changes)."""
+    with _lock:
+        _cache.clear()
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    # The parent's lock may have been held by another thread at fork().
+    _lock = threading.Lock()
     _cache.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def user_id_of(user: AbstractBaseUser) -> str | int:

@@ -11,7 +11,17 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (2, MIGRATION_2),
     (3, MIGRATION_3),
     (4, MIGRATION_4),
+    (5, MIGRATION_5),
 ];
+
+/// Version 5: per-user change stamps (`engine/stamps.rs`).
+const MIGRATION_5: &str = "
+CREATE TABLE tessera_user_stamp (
+    user_id text PRIMARY KEY,
+    stamp bigint NOT NULL CHECK (stamp > 0)
+);
+COMMENT ON TABLE tessera_user_stamp IS 'per-user change stamps: bumped whenever something that authenticates the user changes; a missing row is stamp 0';
+";
 
 /// Version 4: converging rotation and session controls. A family row
 /// gains the session's `auth_time` and the current pair's extra claims

@@ -575,6 +575,10 @@ mod sql {
         "SELECT revoked_at FROM tessera_user_revoked WHERE user_id = $1";
     pub const USER_REVOKED_PUT: &str = "INSERT INTO tessera_user_revoked (user_id, revoked_at) \
          VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET revoked_at = EXCLUDED.revoked_at";
+    pub const USER_STAMP_GET: &str = "SELECT stamp FROM tessera_user_stamp WHERE user_id = $1";
+    pub const USER_STAMP_BUMP: &str = "INSERT INTO tessera_user_stamp (user_id, stamp) \
+         VALUES ($1, 1) ON CONFLICT (user_id) DO UPDATE SET stamp = tessera_user_stamp.stamp + 1 \
+         RETURNING stamp";
     pub const USER_LOCK: &str = "SELECT pg_advisory_xact_lock($1, hashtext($2))";
     point_read!(
         PAT_GET,
@@ -853,6 +857,16 @@ impl<C: GenericClient> ReadTx for Session<'_, C> {
         }))
     }
 
+    fn user_stamp(&self, user: &str) -> Result<u64> {
+        let Some(user) = pg_text(user) else {
+            return Ok(0);
+        };
+        match self.query_opt(sql::USER_STAMP_GET, &[&user])? {
+            Some(row) => stamp_col(&row),
+            None => Ok(0),
+        }
+    }
+
     fn stats(&self) -> Result<StoreStats> {
         let rows = self.query(sql::STATS, &[])?;
         let row = rows
@@ -951,6 +965,16 @@ impl WriteTx for Session<'_, Transaction<'_>> {
         self.execute(sql::USER_REVOKED_PUT, &[&user, &at])
     }
 
+    fn bump_user_stamp(&mut self, user: &str) -> Result<u64> {
+        let user = pg_text_for_write(user)?;
+        // One atomic upsert: concurrent bumps queue on the row.
+        let rows = self.query(sql::USER_STAMP_BUMP, &[&user])?;
+        let row = rows
+            .first()
+            .ok_or_else(|| Error::storage("the stamp update returned no row"))?;
+        stamp_col(row)
+    }
+
     fn expired_refresh(&mut self, before: i64, limit: usize) -> Result<Vec<(i64, Digest32)>> {
         self.query(sql::REFRESH_EXPIRED, &[&before, &limit_param(limit)])?
             .iter()
@@ -1019,4 +1043,10 @@ impl WriteTx for Session<'_, Transaction<'_>> {
         self.execute(sql::SECRET_INSERT, &[&name, &&candidate[..]])?;
         Ok(*candidate)
     }
+}
+
+/// A `tessera_user_stamp.stamp` value (positive by the table's CHECK).
+fn stamp_col(row: &Row) -> Result<u64> {
+    let n: i64 = col(row, 0)?;
+    u64::try_from(n).map_err(|_| Error::storage("tessera_user_stamp: a negative stamp"))
 }

@@ -47,6 +47,10 @@ mod tables {
     /// Added without a schema version change: a build that predates it
     /// never opens it, and a file without it gains it empty.
     pub const ATTEMPTS: &str = "tessera.v1.attempts";
+    /// user id → u64: the user's change stamp (absent is 0). Added without
+    /// a schema version change, as `ATTEMPTS` was: a file without it reads
+    /// as if every stamp were 0, and gains it on open.
+    pub const USER_STAMP: &str = "tessera.v1.user_stamp";
     /// name → u64: schema version and counters.
     pub const META: &str = "tessera.v1.meta";
     /// name → bytes: the store's secrets. `derivation`: the 32-byte key
@@ -69,6 +73,7 @@ pub(super) const USER_PAT: TableDefinition<(&str, i64, &[u8; 16]), ()> =
     TableDefinition::new(tables::USER_PAT);
 pub(super) const ATTEMPTS: TableDefinition<&[u8; 32], &[u8]> =
     TableDefinition::new(tables::ATTEMPTS);
+pub(super) const USER_STAMP: TableDefinition<&str, u64> = TableDefinition::new(tables::USER_STAMP);
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new(tables::META);
 pub(super) const SECRET: TableDefinition<&str, &[u8]> = TableDefinition::new(tables::SECRET);
 

@@ -27,7 +27,7 @@ use redb::{Builder, ConcurrencyMode, Database, Durability, ReadableDatabase, Rea
 use super::file_backend::LseekLength;
 use super::format::{
     ATTEMPTS, FAMILY, META, OLDEST_SCHEMA_VERSION, PAT, PAT_ID, REFRESH, REFRESH_EXPIRY,
-    SCHEMA_VERSION, SECRET, USER_FAMILY, USER_PAT, USER_REVOKED,
+    SCHEMA_VERSION, SECRET, USER_FAMILY, USER_PAT, USER_REVOKED, USER_STAMP,
 };
 use super::group_commit::GroupCommit;
 use super::tx::{RedbRead, RedbWrite, Tables};
@@ -129,6 +129,7 @@ impl RedbStore {
             tx.table(USER_PAT)?;
             tx.table(ATTEMPTS)?;
             tx.table(SECRET)?;
+            tx.table(USER_STAMP)?;
             Ok(())
         })
     }

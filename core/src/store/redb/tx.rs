@@ -16,9 +16,11 @@ use std::fmt::Display;
 use std::path::Path;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::format::{
     self, Record, ATTEMPTS, FAMILY, PAT, PAT_ID, REFRESH, REFRESH_EXPIRY, SECRET, USER_FAMILY,
-    USER_PAT, USER_REVOKED,
+    USER_PAT, USER_REVOKED, USER_STAMP,
 };
 use crate::error::{Error, Result};
 use crate::store::records::{
@@ -27,7 +29,7 @@ use crate::store::records::{
 use crate::store::{ReadTx, StoreStats, WriteTx};
 use redb::{
     Key, ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata, Table,
-    TableDefinition, TableHandle, Value, WriteTransaction,
+    TableDefinition, TableError, TableHandle, Value, WriteTransaction,
 };
 
 /// A read snapshot.
@@ -67,6 +69,13 @@ pub(super) trait Tables {
         def: TableDefinition<K, V>,
     ) -> Result<Self::Table<'_, K, V>>;
 
+    /// Opens `def`, or `None` when the file has no such table (a read
+    /// snapshot of a file that predates it; a write creates it).
+    fn table_if_any<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Option<Self::Table<'_, K, V>>>;
+
     /// The database file, if any.
     fn path(&self) -> Option<&Path>;
 }
@@ -79,6 +88,17 @@ impl Tables for RedbRead {
         def: TableDefinition<K, V>,
     ) -> Result<ReadOnlyTable<K, V>> {
         self.txn.open_table(def).map_err(failed("open", def.name()))
+    }
+
+    fn table_if_any<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Option<ReadOnlyTable<K, V>>> {
+        match self.txn.open_table(def) {
+            Ok(t) => Ok(Some(t)),
+            Err(TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(failed("open", def.name())(e)),
+        }
     }
 
     fn path(&self) -> Option<&Path> {
@@ -94,6 +114,13 @@ impl Tables for RedbWrite {
         def: TableDefinition<K, V>,
     ) -> Result<Table<'_, K, V>> {
         self.txn.open_table(def).map_err(failed("open", def.name()))
+    }
+
+    fn table_if_any<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Option<Table<'_, K, V>>> {
+        self.table(def).map(Some)
     }
 
     fn path(&self) -> Option<&Path> {
@@ -209,6 +236,14 @@ impl<T: Tables> ReadTx for T {
         get_record(self, ATTEMPTS, key)
     }
 
+    fn user_stamp(&self, user: &str) -> Result<u64> {
+        let Some(t) = self.table_if_any(USER_STAMP)? else {
+            return Ok(0);
+        };
+        let v = t.get(user).map_err(failed("read", USER_STAMP.name()))?;
+        Ok(v.map_or(0, |g| g.value()))
+    }
+
     fn stats(&self) -> Result<StoreStats> {
         Ok(StoreStats {
             refresh_records: count(self, REFRESH)?,
@@ -321,6 +356,12 @@ impl WriteTx for RedbWrite {
 
     fn put_user_revoked(&mut self, user: &str, at: i64) -> Result<()> {
         self.insert(USER_REVOKED, user, at)
+    }
+
+    fn bump_user_stamp(&mut self, user: &str) -> Result<u64> {
+        let next = self.user_stamp(user)?.wrapping_add(1);
+        self.insert(USER_STAMP, user, next)?;
+        Ok(next)
     }
 
     fn expired_refresh(&mut self, before: i64, limit: usize) -> Result<Vec<(i64, Digest32)>> {
