@@ -197,7 +197,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=12, help="seconds per run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
-        "--refresh-tokens", type=int, default=12_000, help="fresh refresh tokens per site and run"
+        "--refresh-tokens", type=int, default=6_000, help="fresh refresh tokens per site and run"
     )
     parser.add_argument("--output", type=Path, help="write the Markdown fragment here")
     args = parser.parse_args()

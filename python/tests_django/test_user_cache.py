@@ -84,6 +84,19 @@ def test_a_save_in_this_process_is_seen_at_the_next_request(
     assert_error(api.get("/api/v1/me/", **bearer(token)), 401, "user_inactive")
 
 
+def test_a_password_change_reads_the_user_afresh(
+    api: APIClient, user: AbstractBaseUser, pat: str, commits: Callable[[], Any]
+) -> None:
+    """The new hash reaches every process: the next request reads the row.
+    (Whether the change also ends sessions is the sessions rule's business.)"""
+    assert user_reads(api, pat) == (200, 1)
+    assert user_reads(api, pat) == (200, 0)
+    with commits():
+        user.set_password("a new password, long enough")
+        user.save()
+    assert user_reads(api, pat) == (200, 1)
+
+
 def test_a_delete_is_seen_at_the_next_request(
     api: APIClient, user: AbstractBaseUser, token: str, commits: Callable[[], Any]
 ) -> None:

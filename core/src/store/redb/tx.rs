@@ -428,3 +428,41 @@ fn file_bytes(path: Option<&Path>) -> u64 {
     path.and_then(|p| std::fs::metadata(p).ok())
         .map_or(0, |m| m.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use redb::backends::InMemoryBackend;
+    use redb::{Builder, ReadableDatabase};
+
+    use super::*;
+
+    /// A snapshot of a file written before change stamps existed (no
+    /// `USER_STAMP` table) reads every stamp as 0; a write creates the
+    /// table.
+    #[test]
+    fn file_without_the_stamp_table_reads_stamp_zero() {
+        let db = Builder::new()
+            .create_with_backend(InMemoryBackend::new())
+            .unwrap();
+        let read = RedbRead {
+            txn: db.begin_read().unwrap(),
+            path: None,
+        };
+        assert_eq!(read.user_stamp("42").unwrap(), 0);
+        drop(read);
+        let mut write = RedbWrite {
+            txn: db.begin_write().unwrap(),
+            path: None,
+            writes: 0,
+        };
+        assert_eq!(write.bump_user_stamp("42").unwrap(), 1);
+        assert_eq!(write.bump_user_stamp("42").unwrap(), 2);
+        write.txn.commit().unwrap();
+        let read = RedbRead {
+            txn: db.begin_read().unwrap(),
+            path: None,
+        };
+        assert_eq!(read.user_stamp("42").unwrap(), 2);
+        assert_eq!(read.user_stamp("7").unwrap(), 0);
+    }
+}
