@@ -21,7 +21,7 @@ postgres-test: django-install
 	$(SKIP_RESET)
 	$(CARGO) clippy -p tessera --all-targets --features postgres -- -D warnings
 	tests/pg/with-postgres.sh -- $(CARGO) test -p tessera --release --features postgres \
-		--test engine --test pat --test postgres
+		--test engine --test converge --test pat --test postgres
 	tests/pg/with-postgres.sh -- .venv/bin/python -m pytest -q $(PYTEST_SKIP_NOTES) \
 		python/tests/test_store.py
 	tests/pg/with-postgres.sh -- .venv/bin/python -m pytest -c python/tests_django/pytest.ini \
