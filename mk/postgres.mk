@@ -27,7 +27,7 @@ bench: bench-postgres
 postgres-test: django-install
 	$(SKIP_RESET)
 	tests/pg/with-postgres.sh -- $(CARGO) test --workspace --release \
-		--test engine --test pat --test postgres --test stamps
+		--test engine --test converge --test pat --test postgres --test stamps
 	tests/pg/with-postgres.sh -- .venv/bin/python -m pytest -q $(PYTEST_SKIP_NOTES) \
 		python/tests/test_store.py
 	tests/pg/with-postgres.sh -- .venv/bin/python -m pytest -c python/tests_django/pytest.ini \

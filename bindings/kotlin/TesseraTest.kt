@@ -38,6 +38,9 @@ private fun hs256(
     refreshTtl: ULong? = null,
     issuer: String? = null,
     audience: String? = null,
+    reuseGrace: ULong? = null,
+    sessionMaxLifetime: ULong? = null,
+    maxSessions: UInt? = null,
 ) = EngineConfig(
     algorithm = "HS256",
     secret = SECRET,
@@ -45,6 +48,9 @@ private fun hs256(
     refreshTtlSeconds = refreshTtl,
     issuer = issuer,
     audience = audience,
+    reuseGraceSeconds = reuseGrace,
+    sessionMaxLifetimeSeconds = sessionMaxLifetime,
+    maxSessionsPerUser = maxSessions,
 )
 
 private fun ed25519Pem(): String {
@@ -150,20 +156,39 @@ private fun defineTests() {
         }
     }
 
-    test("refresh reuse revokes the family") {
+    test("refresh converges inside the window; a grandparent revokes the family") {
         Engine(null, hs256()).use { engine ->
             val first = engine.issue("42")
             val second = engine.refresh(first.refresh)
+            assert(engine.refresh(first.refresh) == second)
+            val third = engine.refresh(second.refresh)
             expectError<TesseraException.RefreshReused>("refresh_reused") { engine.refresh(first.refresh) }
-            expectError<TesseraException.TokenRevoked>("token_revoked") { engine.refresh(second.refresh) }
-            expectError<TesseraException.TokenRevoked>("token_revoked") { engine.verifyAccess(second.access) }
+            expectError<TesseraException.TokenRevoked>("token_revoked") { engine.refresh(third.refresh) }
+            expectError<TesseraException.TokenRevoked>("token_revoked") { engine.verifyAccess(third.access) }
             expectError<TesseraException.TokenRevoked>("token_revoked") { engine.verifyAccess(first.access) }
             assert(engine.sessions("42").isEmpty())
         }
     }
 
-    test("8 threads refreshing one token: exactly one wins") {
+    test("8 threads refreshing one token: all get the same pair") {
         Engine(null, hs256()).use { engine ->
+            val pair = engine.issue("42")
+            val barrier = CyclicBarrier(8)
+            val pairs = java.util.concurrent.ConcurrentLinkedQueue<TokenPair>()
+            val threads = (1..8).map {
+                thread {
+                    barrier.await()
+                    pairs.add(engine.refresh(pair.refresh))
+                }
+            }
+            threads.forEach { it.join() }
+            assert(pairs.size == 8 && pairs.toSet().size == 1) { pairs.size.toString() }
+            assert(engine.sessions("42").size == 1)
+        }
+    }
+
+    test("8 threads refreshing one token without a window: exactly one wins") {
+        Engine(null, hs256(reuseGrace = 0UL)).use { engine ->
             val pair = engine.issue("42")
             val barrier = CyclicBarrier(8)
             val wins = AtomicInteger(0)
@@ -214,6 +239,44 @@ private fun defineTests() {
             assert(engine.sessions("42").isEmpty())
             assert(engine.sessions("7").size == 1)
             expectError<TesseraException.TokenRevoked>("token_revoked") { engine.verifyAccess(a.access) }
+        }
+    }
+
+    test("refresh with claims, reauthenticate and authTime") {
+        Engine(null, hs256()).use { engine ->
+            val first = engine.issue("42", """{"role":"viewer"}""")
+            val authTime = engine.verifyAccess(first.access).authTime
+            assert(authTime != null)
+            val second = engine.refresh(first.refresh, """{"role":"editor"}""")
+            val claims = engine.verifyAccess(second.access)
+            assert(claims.extraJson == """{"role":"editor"}""" && claims.authTime == authTime)
+            // Inside the window the first pair is returned, whatever the claims.
+            assert(engine.refresh(first.refresh, """{"role":"owner"}""") == second)
+            val fresh = engine.reauthenticate(second.access)
+            assert(engine.verifyAccess(fresh.access).familyId == claims.familyId)
+            assert(engine.refresh(second.refresh) == fresh)
+            expectError<TesseraException.ConfigInvalid>("config_invalid") {
+                engine.refresh(fresh.refresh, """{"auth_time":1}""")
+            }
+        }
+    }
+
+    test("revokeUser keeping one session, revokeUserPats, session limit and end") {
+        Engine(null, hs256(maxSessions = 2U, sessionMaxLifetime = 600UL)).use { engine ->
+            val keep = engine.issue("42")
+            assert(keep.refreshExpiresAt - now() in 595L..600L)
+            val other = engine.issue("42")
+            val third = engine.issue("42")
+            assert(engine.sessions("42").size == 2)
+            val sid = engine.verifyAccess(third.access).familyId!!
+            assert(engine.revokeUser("42", sid) == 1UL)
+            engine.verifyAccess(third.access)
+            expectError<TesseraException.TokenRevoked>("token_revoked") { engine.verifyAccess(keep.access) }
+            expectError<TesseraException.TokenRevoked>("token_revoked") { engine.verifyAccess(other.access) }
+            val pat = engine.createPat("42", "a")
+            engine.createPat("42", "b")
+            assert(engine.revokeUserPats("42") == 2UL)
+            expectError<TesseraException.PatRevoked>("pat_revoked") { engine.verifyPat(pat.token) }
         }
     }
 
@@ -482,7 +545,7 @@ private fun defineTests() {
     }
 
     test("TokenKeeper: refresh_reused and token_revoked mean sign in again") {
-        Engine(null, hs256()).use { engine ->
+        Engine(null, hs256(reuseGrace = 0UL)).use { engine ->
             TokenKeeper(null, 100_000UL).use { keeper ->
                 val pair = engine.issue("42")
                 keeper.set(pair)

@@ -1,8 +1,10 @@
-//! Engine and PAT benchmarks: durable and in-memory rotation, verify_access
-//! with its revocation read, rotation cost against store size, bytes on
-//! disk per family, single-process against multi_process, and PATs.
+//! Engine and PAT benchmarks: durable and in-memory rotation, a converging
+//! refresh against a normal rotation, verify_access with its revocation
+//! read, rotation cost against store size, bytes on disk per family,
+//! single-process against multi_process, and PATs.
 //!
 //! `cargo bench -p tessera --bench engine`
+//! (`-- converge` runs the converging refresh alone)
 //! Set `TESSERA_BENCH_BIG=0` to skip the 1,000,000-record fixtures.
 // A test program: a failed setup step should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -50,6 +52,40 @@ fn rotation(c: &mut Criterion) {
             b.iter(|| {
                 current = engine.refresh(&current).unwrap().refresh;
             })
+        });
+    }
+    g.finish();
+}
+
+/// The second tab: a refresh token presented again inside `reuse_grace`
+/// re-mints its successor from the family record (one read, two
+/// signatures, no write), against the normal rotation of the same store.
+fn converge(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = c.benchmark_group("converge");
+    g.measurement_time(Duration::from_secs(8));
+    let with_window = |multi_process| {
+        let mut cfg = config(multi_process);
+        cfg.reuse_grace = Duration::from_secs(60);
+        cfg
+    };
+    for (store, engine) in [
+        ("in_memory", Engine::in_memory(with_window(false)).unwrap()),
+        (
+            "durable_file",
+            Engine::open(dir.path().join("converge.redb"), with_window(false)).unwrap(),
+        ),
+    ] {
+        fill(&engine, 10_000);
+        let mut current = engine.issue("bench", Map::new()).unwrap().refresh;
+        g.bench_function(format!("{store}/normal_rotation"), |b| {
+            b.iter(|| current = engine.refresh(&current).unwrap().refresh)
+        });
+        // Warm-up and measurement (about 11 s) stay inside the 60 s window.
+        let spent = engine.issue("bench", Map::new()).unwrap().refresh;
+        let successor = engine.refresh(&spent).unwrap();
+        g.bench_function(format!("{store}/converging_refresh"), |b| {
+            b.iter(|| assert_eq!(engine.refresh(&spent).unwrap(), successor))
         });
     }
     g.finish();
@@ -198,5 +234,13 @@ fn fsync(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, rotation, verify_access, scaling, pats, fsync);
+criterion_group!(
+    benches,
+    rotation,
+    converge,
+    verify_access,
+    scaling,
+    pats,
+    fsync
+);
 criterion_main!(benches);

@@ -472,3 +472,65 @@ fn sessions_lists_only_live_sessions() {
     clock.advance(100);
     assert!(e.sessions("42").unwrap().is_empty());
 }
+
+/// The successor's jtis are HMAC-SHA256 of the session and the spent
+/// token under the secret the store keeps, which no `Debug` shows.
+#[test]
+fn successor_jtis_derive_from_the_store_secret() {
+    use hmac::{KeyInit, Mac};
+    use redb::{Database, ReadableDatabase, TableDefinition};
+    use sha2::{Digest, Sha256};
+
+    if on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secret.redb");
+    let clock = ManualClock::new(T0);
+    let (first, second, shown) = {
+        let e = Engine::open(&path, config(&clock)).unwrap();
+        let first = e.issue("42", no_claims()).unwrap();
+        let second = e.refresh(&first.refresh).unwrap();
+        let shown = format!("{e:?}");
+        (first, second, shown)
+    };
+    const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("tessera.v1.secret");
+    let db = Database::open(&path).unwrap();
+    let secret = {
+        let tx = db.begin_read().unwrap();
+        let table = tx.open_table(SECRETS).unwrap();
+        let value = table.get("derivation").unwrap().unwrap();
+        value.value().to_vec()
+    };
+    drop(db);
+    assert_eq!(secret.len(), 32);
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert!(!shown.contains(&hex(&secret)), "{shown}");
+
+    let e = Engine::open(&path, config(&clock)).unwrap();
+    let old = e.verify_refresh(&second.refresh).unwrap();
+    let spent = e
+        .verifier()
+        .verify(&first.refresh, tessera::TokenType::Refresh)
+        .unwrap();
+    let family = old.family.as_ref().unwrap().to_bytes();
+    let key = Sha256::digest(spent.jti.as_str().as_bytes());
+    let derive = |label: &[u8]| {
+        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&secret).unwrap();
+        mac.update(label);
+        mac.update(&family);
+        mac.update(&key);
+        hex(&mac.finalize().into_bytes()[..16])
+    };
+    assert_eq!(
+        old.jti.as_str(),
+        derive(b"tessera successor refresh jti v1\0")
+    );
+    let access = e.verify_access(&second.access).unwrap();
+    assert_eq!(
+        access.jti.as_str(),
+        derive(b"tessera successor access jti v1\0")
+    );
+    // Reopening keeps the secret: the spent token still converges.
+    assert_eq!(e.refresh(&first.refresh).unwrap(), second);
+}

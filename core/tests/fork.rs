@@ -27,6 +27,8 @@ fn main() {
         .unwrap(),
     );
     cfg.multi_process = true;
+    // Without a convergence window, a spent token is refused at once.
+    cfg.reuse_grace = std::time::Duration::ZERO;
     let engine = Engine::open(&db, cfg).unwrap();
     let tokens: Vec<String> = (0..CHILDREN * PER_CHILD)
         .map(|_| engine.issue("forked", Map::new()).unwrap().refresh)
@@ -82,6 +84,7 @@ fn main() {
             .unwrap(),
         );
         c.multi_process = true;
+        c.reuse_grace = std::time::Duration::ZERO;
         c
     })
     .unwrap();

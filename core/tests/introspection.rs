@@ -11,7 +11,7 @@ use tessera::{EventSink, PatLeak, TokenKind};
 
 #[test]
 fn introspection_names_each_kind_and_spends_nothing() {
-    let (e, _) = engine();
+    let (e, clock) = engine();
     let pair = e.issue("7", Map::new()).unwrap();
     let access = e.introspect(&pair.access).unwrap().unwrap();
     assert_eq!(access.kind, TokenKind::Access);
@@ -23,7 +23,11 @@ fn introspection_names_each_kind_and_spends_nothing() {
         assert_eq!(refresh.session_id, access.session_id);
     }
     let next = e.refresh(&pair.refresh).unwrap();
-    // Spent now: inactive, and asking again revokes nothing.
+    // Spent, but inside the convergence window it would still be exchanged
+    // (for the same pair): active.
+    assert!(e.introspect(&pair.refresh).unwrap().is_some());
+    // Past the window: inactive, and asking again revokes nothing.
+    clock.advance(10);
     assert_eq!(e.introspect(&pair.refresh).unwrap(), None);
     assert!(e.introspect(&next.refresh).unwrap().is_some());
     e.refresh(&next.refresh).unwrap();

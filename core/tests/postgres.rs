@@ -77,17 +77,41 @@ fn race<T: Send + 'static>(
 }
 
 #[test]
-fn refresh_race_between_two_hosts_has_one_winner() {
+fn refresh_race_between_two_hosts_converges_on_one_successor() {
+    let _server = shared();
+    let Some(url) = schema_url("refresh_race_between_two_hosts_converges") else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let hosts = [
+        Arc::new(connect(&url, &clock)),
+        Arc::new(connect(&url, &clock)),
+    ];
+    for round in 0..40 {
+        let pair = hosts[round % 2].issue("race", Map::new()).unwrap();
+        let results = race(&hosts, 16, move |e| e.refresh(&pair.refresh));
+        let first = results[0].as_ref().unwrap();
+        for r in &results {
+            assert_eq!(r.as_ref().unwrap(), first, "round {round}: two successors");
+        }
+        hosts[round % 2].verify_refresh(&first.refresh).unwrap();
+    }
+}
+
+#[test]
+fn refresh_race_between_two_hosts_without_a_window_has_one_winner() {
     let _server = shared();
     let Some(url) = schema_url("refresh_race_between_two_hosts_has_one_winner") else {
         return;
     };
     let clock = ManualClock::new(T0);
     // Two engines, two pools: two hosts behind a load balancer.
-    let hosts = [
-        Arc::new(connect(&url, &clock)),
-        Arc::new(connect(&url, &clock)),
-    ];
+    let no_window = || {
+        let mut cfg = config(&clock);
+        cfg.reuse_grace = std::time::Duration::ZERO;
+        Engine::connect(&url, cfg).unwrap()
+    };
+    let hosts = [Arc::new(no_window()), Arc::new(no_window())];
     for round in 0..40 {
         let pair = hosts[round % 2].issue("race", Map::new()).unwrap();
         let results = race(&hosts, 16, move |e| e.refresh(&pair.refresh));
@@ -294,8 +318,8 @@ fn migrations_run_once_under_concurrent_opens() {
             "SELECT count(*) FROM tessera_schema_version GROUP BY version ORDER BY version"
         )
         .unwrap(),
-        [1, 1, 1, 1],
-        "versions 1 to 4, once each"
+        [1, 1, 1, 1, 1],
+        "versions 1 to 5, once each"
     );
     let pair = opened[0].issue("42", Map::new()).unwrap();
     opened[7].verify_access(&pair.access).unwrap();
@@ -313,13 +337,17 @@ fn schema_version_1_is_upgraded_in_place() {
         let p0 = e.issue("42", Map::new()).unwrap();
         e.refresh(&p0.refresh).unwrap()
     };
-    // Version 2 changed no layout and versions 3 and 4 only added tables:
-    // without their rows and those tables, the schema is what a version 1
-    // build left.
+    // Version 2 changed no layout, version 3 only added a table, version 4
+    // added columns, a table and a reason, and version 5 a table: without
+    // their rows and those, the schema is what a version 1 build left.
     execute(
         &url,
         "DELETE FROM tessera_schema_version WHERE version >= 2; DROP TABLE tessera_attempts; \
-         DROP TABLE tessera_user_stamp",
+         DROP TABLE tessera_secret; DROP TABLE tessera_user_stamp; \
+         ALTER TABLE tessera_family DROP COLUMN auth_time, DROP COLUMN extra, \
+         DROP CONSTRAINT tessera_family_reason_check, \
+         ADD CONSTRAINT tessera_family_reason_check \
+         CHECK (reason IN ('logout', 'logout_all', 'reuse'))",
     )
     .unwrap();
     let e = connect(&url, &clock);
@@ -330,7 +358,7 @@ fn schema_version_1_is_upgraded_in_place() {
             "SELECT max(version)::bigint FROM tessera_schema_version"
         )
         .unwrap(),
-        [4]
+        [5]
     );
     assert!(e.record_attempt("upgraded", 1, 60).unwrap().allowed);
     assert_eq!(e.bump_user("42").unwrap(), 1);
@@ -369,6 +397,10 @@ fn records_are_stored_in_typed_columns() {
         q("SELECT last_refreshed_at FROM tessera_family WHERE user_id = '42'"),
         [T0 + 5]
     );
+    // The spent token converges inside the window; a grandparent is a
+    // replay.
+    let p2 = e.refresh(&p1.refresh).unwrap();
+    e.refresh(&p2.refresh).unwrap();
     e.refresh(&p1.refresh).unwrap_err();
     // A simplejwt token is blacklisted in its own row.
     e.refresh(&simplejwt_refresh(
@@ -547,10 +579,8 @@ fn fork_child_uses_its_own_connections() {
         return;
     };
     let app = format!("tessera_fork_{}", std::process::id());
-    let e = connect(
-        &format!("{url}&application_name={app}"),
-        &ManualClock::new(T0),
-    );
+    let clock = ManualClock::new(T0);
+    let e = connect(&format!("{url}&application_name={app}"), &clock);
     let tokens: Vec<String> = (0..20)
         .map(|_| e.issue("forked", Map::new()).unwrap().refresh)
         .collect();
@@ -582,7 +612,9 @@ fn fork_child_uses_its_own_connections() {
         "the child failed (wait status {status})"
     );
     // The parent's connection survived the child: had the child dropped
-    // it, the server would have ended that backend.
+    // it, the server would have ended that backend. Past the convergence
+    // window, the spent tokens are refused.
+    clock.advance(10);
     for t in &tokens {
         assert_eq!(
             e.verify_refresh(t).unwrap_err().code(),

@@ -156,6 +156,9 @@ fn no_public_type_formats_a_secret() {
     add_pair(&mut secrets, &pair);
     let next = engine.refresh(&pair.refresh).unwrap();
     add_pair(&mut secrets, &next);
+    let last = engine.refresh(&next.refresh).unwrap();
+    add_pair(&mut secrets, &last);
+    // A grandparent: a replay even inside the convergence window.
     let mut errors: Vec<Error> = vec![engine.refresh(&pair.refresh).unwrap_err()];
     errors.push(engine.verify_access(&next.access).unwrap_err());
     let other = engine.issue("bob", Default::default()).unwrap();

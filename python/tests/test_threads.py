@@ -25,8 +25,18 @@ def race_to_refresh(engine: tessera.Engine, token: str, threads: int) -> list[ob
         return list(pool.map(attempt, range(threads)))
 
 
-def test_sixteen_threads_refresh_one_token_and_exactly_one_wins(db_path: Path) -> None:
+def test_sixteen_threads_refresh_one_token_and_all_get_one_successor(db_path: Path) -> None:
     with tessera.Engine(db_path, signing_key=HS256_SECRET) as engine:
+        for _ in range(5):
+            outcomes = race_to_refresh(engine, engine.issue("42").refresh, 16)
+            assert all(isinstance(o, tessera.TokenPair) for o in outcomes), outcomes
+            assert len({o.refresh for o in outcomes if isinstance(o, tessera.TokenPair)}) == 1
+            assert len({o.access for o in outcomes if isinstance(o, tessera.TokenPair)}) == 1
+        assert len(engine.sessions("42")) == 5
+
+
+def test_without_a_window_exactly_one_of_sixteen_threads_wins(db_path: Path) -> None:
+    with tessera.Engine(db_path, signing_key=HS256_SECRET, reuse_grace=0) as engine:
         for _ in range(5):
             outcomes = race_to_refresh(engine, engine.issue("42").refresh, 16)
             wins = [o for o in outcomes if isinstance(o, tessera.TokenPair)]

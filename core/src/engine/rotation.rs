@@ -681,9 +681,12 @@ impl Engine {
 const REAUTH_ATTEMPTS: usize = 3;
 
 /// Whether the token with key `key` converges: it is the family's
-/// previous token, exchanged less than `grace` seconds ago.
+/// previous token, exchanged less than `grace` seconds ago, by this
+/// version (its record has `auth_time`; an older one minted random
+/// successors, which cannot be re-minted).
 fn in_window(fam: &FamilyRecord, key: &Digest32, now: i64, grace: i64) -> bool {
     grace > 0
+        && fam.auth_time.is_some()
         && fam.previous.as_ref() == Some(key)
         && now.saturating_sub(fam.last_refreshed_at) < grace
 }

@@ -30,10 +30,15 @@ let notYetValidToken =
 let foreignToken =
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6ImZlZGNiYTk4NzY1NDMyMTBmZWRjYmE5ODc2NTQzMjEwIiwidXNlcl9pZCI6IjQyIn0.zS-x1dZD0BB687VgNfNvyp6OA9b7u-zbDEGsTHWoX08"
 
-func hs256(accessTtl: UInt64? = nil, refreshTtl: UInt64? = nil) -> EngineConfig {
+func hs256(
+    accessTtl: UInt64? = nil, refreshTtl: UInt64? = nil, reuseGrace: UInt64? = nil,
+    sessionMaxLifetime: UInt64? = nil, maxSessions: UInt32? = nil
+) -> EngineConfig {
     EngineConfig(
         algorithm: "HS256", secret: secret,
-        accessTtlSeconds: accessTtl, refreshTtlSeconds: refreshTtl)
+        accessTtlSeconds: accessTtl, refreshTtlSeconds: refreshTtl,
+        reuseGraceSeconds: reuseGrace, sessionMaxLifetimeSeconds: sessionMaxLifetime,
+        maxSessionsPerUser: maxSessions)
 }
 
 func eddsa(_ pem: String, issuer: String? = nil, audience: String? = nil) -> EngineConfig {
@@ -193,14 +198,47 @@ test("refresh rotates within the same session") {
     try check(claims.extraJson == #"{"role":"admin"}"#)
 }
 
-test("refresh reuse revokes the family") {
+test("refresh converges inside the window; a grandparent revokes the family") {
     let engine = try Engine(path: nil, config: hs256())
     let first = try engine.issue(userId: "42", extraClaimsJson: nil)
     let second = try engine.refresh(refreshToken: first.refresh)
+    try check(try engine.refresh(refreshToken: first.refresh) == second)
+    let third = try engine.refresh(refreshToken: second.refresh)
     try expectError("refresh_reused") { _ = try engine.refresh(refreshToken: first.refresh) }
-    try expectError("token_revoked") { _ = try engine.refresh(refreshToken: second.refresh) }
-    try expectError("token_revoked") { _ = try engine.verifyAccess(token: second.access) }
+    try expectError("token_revoked") { _ = try engine.refresh(refreshToken: third.refresh) }
+    try expectError("token_revoked") { _ = try engine.verifyAccess(token: third.access) }
     try check(try engine.sessions(userId: "42").isEmpty)
+}
+
+test("refresh with claims, reauthenticate and authTime") {
+    let engine = try Engine(path: nil, config: hs256())
+    let first = try engine.issue(userId: "42", extraClaimsJson: #"{"role":"viewer"}"#)
+    let authTime = try engine.verifyAccess(token: first.access).authTime
+    try check(authTime != nil)
+    let second = try engine.refresh(refreshToken: first.refresh, extraClaimsJson: #"{"role":"editor"}"#)
+    let claims = try engine.verifyAccess(token: second.access)
+    try check(claims.extraJson == #"{"role":"editor"}"# && claims.authTime == authTime)
+    try check(try engine.refresh(refreshToken: first.refresh, extraClaimsJson: #"{"role":"owner"}"#) == second)
+    let fresh = try engine.reauthenticate(accessToken: second.access, extraClaimsJson: nil)
+    try check(try engine.verifyAccess(token: fresh.access).familyId == claims.familyId)
+    try check(try engine.refresh(refreshToken: second.refresh) == fresh)
+}
+
+test("revokeUser keeping one session, revokeUserPats, session limit and end") {
+    let engine = try Engine(path: nil, config: hs256(sessionMaxLifetime: 600, maxSessions: 2))
+    let keep = try engine.issue(userId: "42", extraClaimsJson: nil)
+    try check((595...600).contains(keep.refreshExpiresAt - now()))
+    let other = try engine.issue(userId: "42", extraClaimsJson: nil)
+    let third = try engine.issue(userId: "42", extraClaimsJson: nil)
+    try check(try engine.sessions(userId: "42").count == 2)
+    let sid = try engine.verifyAccess(token: third.access).familyId!
+    try check(try engine.revokeUser(userId: "42", keepSession: sid) == 1)
+    _ = try engine.verifyAccess(token: third.access)
+    try expectError("token_revoked") { _ = try engine.verifyAccess(token: keep.access) }
+    try expectError("token_revoked") { _ = try engine.verifyAccess(token: other.access) }
+    let pat = try engine.createPat(userId: "42", name: "a", expiresAt: nil, scopes: [])
+    try check(try engine.revokeUserPats(userId: "42") == 1)
+    try expectError("pat_revoked") { _ = try engine.verifyPat(token: pat.token) }
 }
 
 test("attempt counters: the limit, Retry-After, clear") {
@@ -218,8 +256,8 @@ test("attempt counters: the limit, Retry-After, clear") {
     try expectError("config_invalid") { _ = try engine.recordAttempt(key: "", limit: 3, windowSeconds: 60) }
 }
 
-test("8 threads refreshing one token: exactly one wins") {
-    let engine = try Engine(path: nil, config: hs256())
+test("8 threads refreshing one token without a window: exactly one wins") {
+    let engine = try Engine(path: nil, config: hs256(reuseGrace: 0))
     let pair = try engine.issue(userId: "42", extraClaimsJson: nil)
     let wins = Counter()
     let codes = Collected()
@@ -443,7 +481,7 @@ test("TokenKeeper: a failing refresher fails every waiter once, pair kept") {
 }
 
 test("TokenKeeper: refresh_reused and token_revoked mean sign in again") {
-    let engine = try Engine(path: nil, config: hs256())
+    let engine = try Engine(path: nil, config: hs256(reuseGrace: 0))
     let keeper = try TokenKeeper(path: nil, marginSeconds: 100_000)
     let pair = try engine.issue(userId: "42", extraClaimsJson: nil)
     try keeper.set(pair: pair)
