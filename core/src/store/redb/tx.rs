@@ -16,7 +16,6 @@ use std::fmt::Display;
 use std::path::Path;
 use std::sync::Arc;
 
-
 use super::format::{
     self, Record, ATTEMPTS, FAMILY, PAT, PAT_ID, REFRESH, REFRESH_EXPIRY, SECRET, USER_FAMILY,
     USER_PAT, USER_REVOKED, USER_STAMP,
