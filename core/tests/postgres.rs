@@ -108,7 +108,7 @@ fn refresh_race_between_two_hosts_without_a_window_has_one_winner() {
     // Two engines, two pools: two hosts behind a load balancer.
     let no_window = || {
         let mut cfg = config(&clock);
-        cfg.reuse_grace = std::time::Duration::ZERO;
+        cfg.reuse_grace = Duration::ZERO;
         Engine::connect(&url, cfg).unwrap()
     };
     let hosts = [Arc::new(no_window()), Arc::new(no_window())];
