@@ -18,9 +18,10 @@ pub struct Session {
     pub family_id: FamilyId,
     /// When `issue` started it.
     pub created_at: i64,
-    /// When it last rotated (its creation time if never). A retry within
-    /// `reuse_grace` of the token before the current one does not count:
-    /// the grace window runs from this time.
+    /// When it last rotated or reauthenticated (its creation time if
+    /// never): the `iat` of its current pair, and the start of the
+    /// convergence window of the token before it. A converging
+    /// presentation writes nothing and does not move it.
     pub last_refreshed_at: i64,
     /// When its current refresh token expires.
     pub expires_at: i64,
