@@ -232,8 +232,11 @@ def set_active(site: Site, user_id: int, active: bool) -> str:
 def user_change_is_seen_by_every_worker(sites: list[Site], workers: int) -> None:
     """The demo user, cached by every worker of every site (its JWT and a
     PAT), is deactivated through one worker of the first site: the very
-    next request to each worker of each site answers 401 user_inactive.
-    Reactivated, it is served again everywhere. The user ends active."""
+    next request to each worker of each site is refused, the PAT with 401
+    user_inactive (the user read afresh: the stamp moved) and the JWT with
+    401 token_revoked (deactivation also ends the user's sessions).
+    Reactivated, the PAT and a new login are served again everywhere. The
+    user ends active."""
     first = sites[0]
     access = log_in(first)["access"]
     status, me, _ = first.call("GET", "/api/v1/me/", token=access)
@@ -248,13 +251,13 @@ def user_change_is_seen_by_every_worker(sites: list[Site], workers: int) -> None
             warm = every_worker(sites, workers, "/api/v1/me/", token)
             assert {status for status, _, _ in warm} == {200}
         changer = set_active(first, me["id"], False)
-        for token in credentials:
+        for token, code in zip(credentials, ("token_revoked", "user_inactive"), strict=True):
             after = every_worker(sites, workers, "/api/v1/me/", token)
             codes = {(status, body["error"]["code"]) for status, body, _ in after}
-            assert codes == {(401, "user_inactive")}
+            assert codes == {(401, code)}
             assert {pid for _, _, pid in after} - {changer}, "only the changing worker answered"
         set_active(first, me["id"], True)
-        for token in credentials:
+        for token in (log_in(first)["access"], pat["token"]):
             again = every_worker(sites, workers, "/api/v1/me/", token)
             assert {status for status, _, _ in again} == {200}
     finally:

@@ -204,8 +204,9 @@ def test_a_user_deactivated_in_one_worker_is_refused_by_every_worker(site: Site)
 
 
 def test_a_user_changed_by_another_process_is_refused_by_every_worker(site: Site) -> None:
-    """A save in `manage.py shell` bumps the stamp; a QuerySet.update()
-    there does not, until `manage.py tessera_bump_user`."""
+    """A save in `manage.py shell` bumps the stamp (and, deactivating, ends
+    the sessions); a QuerySet.update() there does neither, until `manage.py
+    tessera_bump_user` makes every worker read the user afresh."""
     access = log_in(site)["access"]
     status, me, _ = site.call("GET", "/api/v1/me/", token=access)
     assert status == 200, me
@@ -216,9 +217,10 @@ def test_a_user_changed_by_another_process_is_refused_by_every_worker(site: Site
         assert {s for s, _, _ in every_worker([site], WORKERS, "/api/v1/me/", access)} == {200}
         manage(site.env, "shell", "-c", f"{user}; u.is_active = False; u.save()")
         after = every_worker([site], WORKERS, "/api/v1/me/", access)
-        assert {(s, body["error"]["code"]) for s, body, _ in after} == {(401, "user_inactive")}
+        assert {(s, body["error"]["code"]) for s, body, _ in after} == {(401, "token_revoked")}
 
         set_active(site, me["id"], True)
+        access = log_in(site)["access"]
         assert {s for s, _, _ in every_worker([site], WORKERS, "/api/v1/me/", access)} == {200}
         manage(
             site.env, "shell", "-c", f"{user}; m().objects.filter(pk=u.pk).update(is_active=False)"
