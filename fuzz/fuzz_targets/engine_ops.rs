@@ -230,6 +230,9 @@ fuzz_target!(|data: &[u8]| {
     let mut config = EngineConfig::new(keys::single(keys::hs256()));
     config.access_ttl = Duration::from_secs(ACCESS_TTL as u64);
     config.refresh_ttl = Duration::from_secs(REFRESH_TTL as u64);
+    // The model is of single use without a window: a spent token is reuse
+    // at once. (Converging inside `reuse_grace` is core/tests/converge.rs's.)
+    config.reuse_grace = Duration::ZERO;
     config.clock = std::sync::Arc::new(clock.clone());
     let mut pat = PatConfig::default();
     pat.max_per_user = MAX_PATS;
