@@ -89,7 +89,7 @@ def pg_url() -> str:
 
 @pytest.fixture
 def pg_engine(pg_url: str) -> Iterator[tessera.Engine]:
-    with tessera.Engine(store=pg_url, signing_key=HS256_SECRET) as e:
+    with tessera.Engine(store=pg_url, signing_key=HS256_SECRET, reuse_grace=0) as e:
         yield e
 
 
@@ -110,7 +110,7 @@ def test_postgres_engine_round_trip(pg_engine: tessera.Engine, pg_url: str) -> N
 
 @needs_postgres
 def test_postgres_is_shared_by_two_engines(pg_engine: tessera.Engine, pg_url: str) -> None:
-    with tessera.Engine(store=pg_url, signing_key=HS256_SECRET) as other:
+    with tessera.Engine(store=pg_url, signing_key=HS256_SECRET, reuse_grace=0) as other:
         pat = pg_engine.create_pat("7", "ci", scopes=["read"])
         assert other.verify_pat(pat.token).scopes == ("read",)
         assert pg_engine.revoke_pat("7", pat.id)
