@@ -33,7 +33,10 @@ use serde_json::{Map, Value};
 use super::events::EventKind;
 use super::handle::Engine;
 use super::session_cache::Lookup;
-use super::state::{blacklisted, check_not_revoked, check_user_mark, live_family, revoke_family};
+use super::state::{
+    advance_family, blacklisted, check_not_revoked, check_user_mark, live_family, revoke_family,
+    NextPair,
+};
 use crate::claims::{Claims, FamilyId, Jti, Jwt, TokenPair, TokenType, UserId};
 use crate::error::{Error, Result};
 use crate::store::records::{jti_key, Digest32, FamilyRecord, FamilyState, Id16, RevokeReason};
@@ -422,20 +425,19 @@ impl Engine {
                     jtis: self.secret.successor_jtis(&fid, &key),
                 },
             )?;
-            let text = extra_text(&extra)?;
-            let (new_key, new_exp) = (m.refresh_key, m.pair.refresh_expires_at);
+            let next = NextPair {
+                key: m.refresh_key,
+                at: now,
+                expires_at: m.pair.refresh_expires_at,
+                auth_time: now,
+                extra: extra_text(&extra)?,
+            };
             let done = self.store.write(move |tx| {
-                let mut fam = live_family(tx, &fid)?;
+                let fam = live_family(tx, &fid)?;
                 if fam.current != key {
                     return Ok(false);
                 }
-                fam.previous = Some(key);
-                fam.current = new_key;
-                fam.last_refreshed_at = now;
-                fam.expires_at = new_exp;
-                fam.auth_time = Some(now);
-                fam.extra = Some(text.clone());
-                tx.put_family(&fid, &fam)?;
+                advance_family(tx, &fid, fam, key, &next)?;
                 Ok(true)
             });
             if let Err(e) = &done {
@@ -494,21 +496,20 @@ impl Engine {
                 jtis: self.secret.successor_jtis(&fid, &key),
             },
         )?;
-        let text = extra_text(&extra)?;
-        let (new_key, new_exp) = (m.refresh_key, m.pair.refresh_expires_at);
+        let next = NextPair {
+            key: m.refresh_key,
+            at: now,
+            expires_at: m.pair.refresh_expires_at,
+            auth_time,
+            extra: extra_text(&extra)?,
+        };
         let max = self.settings.session_max;
         let decided = self.store.write(move |tx| {
-            let mut fam = live_family(tx, &fid)?;
+            let fam = live_family(tx, &fid)?;
             if fam.current == key {
                 // The end again, from the record this transaction holds.
                 check_session_end(max.map(|m| fam.created_at.saturating_add(m)), now)?;
-                fam.previous = Some(key);
-                fam.current = new_key;
-                fam.last_refreshed_at = now;
-                fam.expires_at = new_exp;
-                fam.auth_time = Some(auth_time);
-                fam.extra = Some(text.clone());
-                tx.put_family(&fid, &fam)?;
+                advance_family(tx, &fid, fam, key, &next)?;
                 return Ok(RotateTx::Rotated);
             }
             if in_window(&fam, &key, now, grace) {

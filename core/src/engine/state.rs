@@ -8,7 +8,7 @@
 use crate::claims::Claims;
 use crate::error::{Error, Result};
 use crate::store::records::{
-    FamilyRecord, FamilyState, Id16, RefreshRecord, RefreshState, RevokeReason,
+    Digest32, FamilyRecord, FamilyState, Id16, RefreshRecord, RefreshState, RevokeReason,
 };
 use crate::store::{ReadTx, WriteTx};
 
@@ -33,6 +33,37 @@ pub(super) fn revoke_family(
     reason: RevokeReason,
 ) -> Result<()> {
     fam.state = FamilyState::Revoked { at: now, reason };
+    tx.put_family(id, &fam)
+}
+
+/// A pair minted for a family, as its record keeps it once committed.
+pub(super) struct NextPair {
+    /// Key of the new refresh token.
+    pub key: Digest32,
+    /// Its `iat`: the exchange time, from which `reuse_grace` runs.
+    pub at: i64,
+    pub expires_at: i64,
+    pub auth_time: i64,
+    /// The pair's extra claims, as JSON text.
+    pub extra: String,
+}
+
+/// Writes `fam`, the record of family `id`, back with `next` current and
+/// `from` (the key it replaced) its predecessor: the one write of a
+/// rotation and of a reauthentication.
+pub(super) fn advance_family(
+    tx: &mut dyn WriteTx,
+    id: &Id16,
+    mut fam: FamilyRecord,
+    from: Digest32,
+    next: &NextPair,
+) -> Result<()> {
+    fam.previous = Some(from);
+    fam.current = next.key;
+    fam.last_refreshed_at = next.at;
+    fam.expires_at = next.expires_at;
+    fam.auth_time = Some(next.auth_time);
+    fam.extra = Some(next.extra.clone());
     tx.put_family(id, &fam)
 }
 
