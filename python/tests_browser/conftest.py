@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 from sites import Site, free_port, gunicorn, manage, site_env
@@ -124,4 +125,12 @@ def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
 def wait(
     driver: WebDriver, condition: Callable[[WebDriver], object], timeout: float = 10
 ) -> object:
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
+    # A condition that reads an element while the page navigates (a sign-in
+    # form's submit, a reload) may find it replaced: that poll is retried,
+    # within the same timeout, as a missing element is.
+    return WebDriverWait(
+        driver,
+        timeout,
+        poll_frequency=0.05,
+        ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+    ).until(condition)
