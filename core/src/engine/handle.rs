@@ -19,7 +19,7 @@ use super::events::{Event, EventKind, EventSink};
 use super::session_cache::ActiveSessions;
 use super::stamp_cache::UserStamps;
 use super::successor::DerivationSecret;
-use crate::claims::{Claims, FamilyId, Jwt, Validation};
+use crate::claims::{FamilyId, Jwt, Validation};
 use crate::client::Verifier;
 use crate::clock::SharedClock;
 use crate::error::{Error, Result};
@@ -317,7 +317,7 @@ impl Engine {
     }
 
     /// Reports `result` if it failed.
-    pub(super) fn report_failure(&self, result: &Result<Claims>, at: i64) {
+    pub(super) fn report_failure<T>(&self, result: &Result<T>, at: i64) {
         if let Err(e) = result {
             self.report(e, at, None, None);
         }

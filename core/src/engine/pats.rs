@@ -183,9 +183,7 @@ impl Engine {
     pub fn verify_pat(&self, token: &str) -> Result<Pat> {
         let now = self.clock.now();
         let result = self.verify_pat_at(token, now, false).map(|(pat, _)| pat);
-        if let Err(e) = &result {
-            self.report(e, now, None, None);
-        }
+        self.report_failure(&result, now);
         result
     }
 

@@ -48,9 +48,7 @@ impl Engine {
                 let stamp = self.check_session_stamped(&claims)?;
                 Ok((claims, stamp))
             });
-        if let Err(e) = &result {
-            self.report(e, now, None, None);
-        }
+        self.report_failure(&result, now);
         result
     }
 
@@ -59,9 +57,7 @@ impl Engine {
     pub fn verify_pat_stamped(&self, token: &str) -> Result<(Pat, u64)> {
         let now = self.clock.now();
         let result = self.verify_pat_at(token, now, true);
-        if let Err(e) = &result {
-            self.report(e, now, None, None);
-        }
+        self.report_failure(&result, now);
         result
     }
 

@@ -11,7 +11,8 @@
 //!   `exp`s, `auth_time`, extra claims) is read from the family record, so
 //!   a re-mint from the record after the rotation reproduces the pair;
 //! - the secret lives in the store (created by the first opener, inside a
-//!   write transaction, so concurrent openers end with one) and in this
+//!   write transaction, so concurrent openers end with one; later openers
+//!   only read it) and in this
 //!   process's memory, zeroed on drop; it is never logged nor shown by
 //!   `Debug`.
 
@@ -35,8 +36,12 @@ const REFRESH_LABEL: &[u8] = b"tessera successor refresh jti v1\0";
 pub(super) struct DerivationSecret(Zeroizing<Digest32>);
 
 impl DerivationSecret {
-    /// Loads the store's secret, creating it when the store has none yet.
+    /// Loads the store's secret, creating it when the store has none yet:
+    /// a read, and a durable write only for the first opener.
     pub(super) fn load(store: &(dyn Store + 'static)) -> Result<Self> {
+        if let Some(secret) = store.read(|tx| tx.stored_derivation_secret())? {
+            return Ok(DerivationSecret(Zeroizing::new(secret)));
+        }
         let mut candidate = Zeroizing::new([0u8; 32]);
         crate::rand::fill(&mut candidate[..])?;
         let secret = store.write(move |tx| tx.derivation_secret(&candidate).map(Zeroizing::new))?;
@@ -70,5 +75,31 @@ impl DerivationSecret {
 impl fmt::Debug for DerivationSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("DerivationSecret(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::redb::RedbStore;
+
+    /// The first opener stores the secret (a read, then a write); every
+    /// later opener reads it, in one read transaction, and writes nothing.
+    #[test]
+    fn only_the_first_opener_writes_the_secret() {
+        let store = RedbStore::in_memory(false).unwrap();
+        let store: &(dyn Store + 'static) = &store;
+        let begun = store.transactions();
+        let first = DerivationSecret::load(store).unwrap();
+        assert_eq!(store.transactions() - begun, 2);
+        let begun = store.transactions();
+        let second = DerivationSecret::load(store).unwrap();
+        assert_eq!(store.transactions() - begun, 1);
+        assert_eq!(*first.0, *second.0);
+        let (family, key) = ([7u8; 16], [9u8; 32]);
+        assert_eq!(
+            first.successor_jtis(&family, &key),
+            second.successor_jtis(&family, &key)
+        );
     }
 }

@@ -108,6 +108,8 @@ pub(crate) trait ReadTx {
     /// The user's change stamp: 0 until the first bump. A store written by
     /// a build that predates stamps reads as 0 for everyone.
     fn user_stamp(&self, user: &str) -> Result<u64>;
+    /// The store's derivation secret, if the store has one yet.
+    fn stored_derivation_secret(&self) -> Result<Option<Digest32>>;
     /// Record counts per table, and the store's size in bytes.
     fn stats(&self) -> Result<StoreStats>;
 }

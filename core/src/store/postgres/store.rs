@@ -553,6 +553,7 @@ mod sql {
          current, previous, state, revoked_at, reason, auth_time, extra \
          FROM tessera_family WHERE id = $1"
     );
+    pub const SECRET_GET: &str = "SELECT secret FROM tessera_secret WHERE name = $1";
     pub const SECRET_LOCK: &str = "SELECT secret FROM tessera_secret WHERE name = $1 FOR UPDATE";
     pub const SECRET_INSERT: &str = "INSERT INTO tessera_secret (name, secret) VALUES ($1, $2)";
     put!(
@@ -867,6 +868,17 @@ impl<C: GenericClient> ReadTx for Session<'_, C> {
         }
     }
 
+    fn stored_derivation_secret(&self) -> Result<Option<Digest32>> {
+        let sql = if self.locking {
+            sql::SECRET_LOCK
+        } else {
+            sql::SECRET_GET
+        };
+        self.query_opt(sql, &[&SECRET_NAME])?
+            .map(|row| fixed(col::<&[u8]>(&row, 0)?))
+            .transpose()
+    }
+
     fn stats(&self) -> Result<StoreStats> {
         let rows = self.query(sql::STATS, &[])?;
         let row = rows
@@ -1034,16 +1046,18 @@ impl WriteTx for Session<'_, Transaction<'_>> {
     }
 
     fn derivation_secret(&mut self, candidate: &Digest32) -> Result<Digest32> {
-        let name = "derivation";
-        if let Some(row) = self.query_opt(sql::SECRET_LOCK, &[&name])? {
-            return fixed(col::<&[u8]>(&row, 0)?);
+        if let Some(secret) = self.stored_derivation_secret()? {
+            return Ok(secret);
         }
         // A plain INSERT: of two first openers, one fails with a unique
         // violation and is rerun, then reads the other's secret.
-        self.execute(sql::SECRET_INSERT, &[&name, &&candidate[..]])?;
+        self.execute(sql::SECRET_INSERT, &[&SECRET_NAME, &&candidate[..]])?;
         Ok(*candidate)
     }
 }
+
+/// The `tessera_secret` row of the successor derivation secret.
+const SECRET_NAME: &str = "derivation";
 
 /// A `tessera_user_stamp.stamp` value (positive by the table's CHECK).
 fn stamp_col(row: &Row) -> Result<u64> {

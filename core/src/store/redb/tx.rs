@@ -242,6 +242,13 @@ impl<T: Tables> ReadTx for T {
         Ok(v.map_or(0, |g| g.value()))
     }
 
+    fn stored_derivation_secret(&self) -> Result<Option<Digest32>> {
+        get_value(self, SECRET, "derivation", |v: &[u8]| {
+            Digest32::try_from(v).map_err(|_| Error::storage("corrupt derivation secret"))
+        })?
+        .transpose()
+    }
+
     fn stats(&self) -> Result<StoreStats> {
         Ok(StoreStats {
             refresh_records: count(self, REFRESH)?,
@@ -411,11 +418,8 @@ impl WriteTx for RedbWrite {
     }
 
     fn derivation_secret(&mut self, candidate: &Digest32) -> Result<Digest32> {
-        let found = get_value(self, SECRET, "derivation", |v: &[u8]| {
-            Digest32::try_from(v).map_err(|_| Error::storage("corrupt derivation secret"))
-        })?;
-        if let Some(secret) = found {
-            return secret;
+        if let Some(secret) = self.stored_derivation_secret()? {
+            return Ok(secret);
         }
         self.insert(SECRET, "derivation", &candidate[..])?;
         Ok(*candidate)
