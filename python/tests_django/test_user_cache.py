@@ -127,6 +127,61 @@ def test_the_bump_waits_for_the_commit(
     assert get_engine().bump_user(user.pk) == stamp + 3
 
 
+def test_a_password_change_bumps_the_stamp_once(
+    api: APIClient, user: AbstractBaseUser, token: str, commits: Callable[[], Any]
+) -> None:
+    """Ending the sessions bumps the stamp in the same store transaction:
+    the save adds no second durable write, and every process still reads
+    the row afresh."""
+    stamp = get_engine().bump_user(user.pk)
+    with commits() as callbacks:
+        user.set_password("a new password 8c1f")
+        user.save()
+    assert len(callbacks) == 1
+    assert get_engine().bump_user(user.pk) == stamp + 2
+
+
+def test_a_deactivation_bumps_the_stamp_once(
+    user: AbstractBaseUser, commits: Callable[[], Any]
+) -> None:
+    stamp = get_engine().bump_user(user.pk)
+    with commits():
+        user.is_active = False
+        user.save()
+    assert get_engine().bump_user(user.pk) == stamp + 2
+
+
+def test_a_save_reads_the_stored_row_once(
+    settings: Any, user: AbstractBaseUser, commits: Callable[[], Any]
+) -> None:
+    """One read before the UPDATE serves both the credential check and a
+    USER_ID_FIELD that is not the primary key; a save whose update_fields
+    name none of them reads nothing."""
+    settings.TESSERA = {**settings.TESSERA, "USER_ID_FIELD": "username"}
+    with CaptureQueriesContext(connection) as ctx, commits():
+        user.save()
+    assert len(ctx.captured_queries) == 2, [q["sql"] for q in ctx.captured_queries]
+    with CaptureQueriesContext(connection) as ctx, commits():
+        user.save(update_fields=["last_login"])
+    assert len(ctx.captured_queries) == 1, [q["sql"] for q in ctx.captured_queries]
+
+
+def test_a_new_user_id_and_password_at_once(
+    settings: Any, api: APIClient, user: AbstractBaseUser, commits: Callable[[], Any]
+) -> None:
+    """The sessions end and the old USER_ID_FIELD value is bumped too."""
+    settings.TESSERA = {**settings.TESSERA, "USER_ID_FIELD": "username"}
+    pat = get_engine().create_pat("alice", "ci").token
+    assert user_reads(api, pat) == (200, 1)
+    old = get_engine().bump_user("alice")
+    with commits():
+        user.username = "alice2"
+        user.set_password("a new password 8c1f")
+        user.save()
+    assert get_engine().bump_user("alice") == old + 2
+    assert_error(api.get("/api/v1/me/", **bearer(pat)), 401, "user_not_found")
+
+
 def test_update_is_not_seen_until_user_changed(
     api: APIClient, user: AbstractBaseUser, token: str
 ) -> None:

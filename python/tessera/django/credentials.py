@@ -2,14 +2,15 @@
 
 Whatever path saves the user, ``set_password()`` and ``save()``, the admin,
 Django's password-change and password-reset views, ``manage.py
-changepassword``, ends up in the user model's ``save()``. A ``pre_save``
-receiver (connected in :mod:`tessera.django.receivers`) reads the stored
-row's password hash and ``is_active`` (one query, only when an existing user
-is saved, and not at all for a save whose ``update_fields`` name neither);
-``post_save`` compares them with the values being saved, and once the
-transaction commits (``transaction.on_commit``) the engine ends the user's
-sessions, in every process: every refresh token of them fails, and so does
-every access token already issued (``token_revoked``).
+changepassword``, ends up in the user model's ``save()``. The ``pre_save``
+receiver of :mod:`tessera.django.receivers` reads the stored row's password
+hash and ``is_active`` (with ``USER_ID_FIELD``, in one query, only when an
+existing user is saved, and not at all for a save whose ``update_fields``
+name none of them); at ``post_save``, :func:`sessions_to_end` compares them
+with the values being saved, and once the transaction commits
+(``transaction.on_commit``) :func:`end_sessions` ends the user's sessions,
+in every process: every refresh token of them fails, and so does every
+access token already issued (``token_revoked``).
 
 - The password hash changed and ``REVOKE_ON_PASSWORD_CHANGE`` (default
   True): ``revoke_user(user, keep_session=...)``, and with
@@ -41,10 +42,6 @@ from typing import Any
 # (user id as text, session id): the token session that a password change
 # made inside keep_token_session() leaves alone. Unset: none.
 _kept: ContextVar[tuple[str, str] | None] = ContextVar("tessera_kept_session", default=None)
-
-# The attribute pre_save leaves on the instance for post_save: the stored
-# (password hash, is_active) before this save.
-_BEFORE = "_tessera_stored_credentials"
 
 
 @contextlib.contextmanager
@@ -93,60 +90,42 @@ def _session_of(request: Any) -> tuple[str, str] | None:
     return str(user_id), sid
 
 
-def stored_credentials(sender: type[Any], instance: Any, **kwargs: Any) -> None:
-    """``pre_save`` of the user model: remembers the stored password hash
-    and ``is_active`` of an existing user about to be saved."""
-    if kwargs.get("raw") or instance._state.adding or instance.pk is None:
-        return
-    fields = _watched(sender)
-    update_fields = kwargs.get("update_fields")
-    if update_fields is not None and not set(update_fields) & set(fields):
-        return
-    row = sender._base_manager.using(kwargs.get("using")).filter(pk=instance.pk)
-    stored = row.values_list(*fields).first()
-    if stored is not None:
-        setattr(instance, _BEFORE, stored)
+def watched_fields(model: type[Any]) -> tuple[str, ...]:
+    """The stored fields whose change ends sessions: the password, and
+    ``is_active`` when it is a field (on ``AbstractBaseUser`` it is a
+    constant True)."""
+    names = {f.name for f in model._meta.concrete_fields}
+    return ("password", "is_active") if "is_active" in names else ("password",)
 
 
-def end_sessions_if_changed(sender: type[Any], instance: Any, **kwargs: Any) -> None:
-    """``post_save`` of the user model: after the commit, ends the user's
-    sessions when the save changed the password hash or deactivated the user."""
-    stored = instance.__dict__.pop(_BEFORE, None)
-    if stored is None or kwargs.get("raw"):
-        return
-    from django.db import transaction
-
+def sessions_to_end(
+    model: type[Any], stored: dict[str, Any], instance: Any
+) -> tuple[str | None, bool] | None:
+    """What a save of `instance` over the `stored` row ends: ``None`` when
+    nothing, else ``(session to keep, whether PATs end too)``. `stored`
+    holds the :func:`watched_fields` the save may have changed. Reads the
+    session to keep now, while :func:`keep_token_session`'s block runs."""
     from tessera.django.conf import tessera_settings
     from tessera.django.users import user_id_of
 
+    if stored.get("is_active") and not instance.is_active:
+        return None, False
+    if "password" not in stored or stored["password"] == instance.password:
+        return None
     options = tessera_settings()
-    fields = _watched(sender)
-    now = tuple(getattr(instance, f) for f in fields)
-    password_changed = now[0] != stored[0]
-    deactivated = len(fields) == 2 and stored[1] and not now[1]
-    user_id = user_id_of(instance)
-    if deactivated:
-        keep, pats = None, False
-    elif password_changed and options.revoke_on_password_change:
-        kept = _kept.get()
-        keep = kept[1] if kept is not None and kept[0] == str(user_id) else None
-        pats = options.revoke_pats_on_password_change
-    else:
-        return
-
-    def end_sessions() -> None:
-        from tessera.django.engine import get_engine
-
-        engine = get_engine()
-        engine.revoke_user(user_id, keep_session=keep)
-        if pats:
-            engine.revoke_user_pats(user_id)
-
-    transaction.on_commit(end_sessions, using=kwargs.get("using"))
+    if not options.revoke_on_password_change:
+        return None
+    kept = _kept.get()
+    keep = kept[1] if kept is not None and kept[0] == str(user_id_of(instance)) else None
+    return keep, options.revoke_pats_on_password_change
 
 
-def _watched(model: type[Any]) -> tuple[str, ...]:
-    """The stored fields compared: the password, and ``is_active`` when it
-    is a field (on ``AbstractBaseUser`` it is a constant True)."""
-    names = {f.name for f in model._meta.concrete_fields}
-    return ("password", "is_active") if "is_active" in names else ("password",)
+def end_sessions(user_id: str | int, keep: str | None, pats: bool) -> None:
+    """Ends the user's sessions but `keep`, and its PATs when `pats`; the
+    revocation bumps the user's change stamp in the same transaction."""
+    from tessera.django.engine import get_engine
+
+    engine = get_engine()
+    engine.revoke_user(user_id, keep_session=keep)
+    if pats:
+        engine.revoke_user_pats(user_id)

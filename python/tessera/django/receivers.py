@@ -6,6 +6,9 @@ and the user cache. Saving or deleting a user (any save, any field) bumps
 the user's change stamp once the database transaction commits, so every
 process and host reads the row afresh at its next request: a bump before
 the commit could let another process cache the old row at the new stamp.
+A save that changes the password or deactivates the user ends its sessions
+instead (:mod:`tessera.django.credentials`), which bumps the stamp in the
+same store transaction: one durable write, not two.
 A failed bump raises, as the save's caller would want to know that other
 processes may keep serving the old row.
 """
@@ -15,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.db import router, transaction
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
@@ -39,36 +42,66 @@ def _user_id_field() -> str | None:
         return None
 
 
+# The attribute pre_save leaves on the instance for post_save: the stored
+# values, before this save, of the fields it may change that matter here.
+_BEFORE = "_tessera_before_save"
+
+
 def _before_user_saved(sender: type, instance: Any, **kwargs: Any) -> None:
-    # A save that changes USER_ID_FIELD must also bump the old value, which
-    # tokens issued before it carry. The primary key never changes on save.
+    # One read of what post_save compares: the password hash and is_active
+    # (a change ends sessions) and USER_ID_FIELD (a change must also bump
+    # the old value, which tokens issued before it carry; the primary key
+    # never changes on save). Only the fields this save may write.
     field = _user_id_field()
-    if field is None or field == "pk" or instance.pk is None:
+    if field is None or kwargs.get("raw") or instance._state.adding or instance.pk is None:
         return
-    old = sender._base_manager.filter(pk=instance.pk).values_list(field, flat=True).first()
-    if old is not None and old != getattr(instance, field, None):
-        instance._tessera_old_user_id = old
+    fields = list(credentials.watched_fields(sender))
+    if field != "pk":
+        fields.append(field)
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None:
+        fields = [f for f in fields if f in update_fields]
+    if not fields:
+        return
+    row = sender._base_manager.using(kwargs.get("using")).filter(pk=instance.pk)
+    stored = row.values(*fields).first()
+    if stored is not None:
+        setattr(instance, _BEFORE, stored)
 
 
-def _on_user_changed(sender: type, instance: Any, **kwargs: Any) -> None:
+def _on_user_saved(sender: type, instance: Any, **kwargs: Any) -> None:
+    stored = instance.__dict__.pop(_BEFORE, None) or {}
+    _after_commit(sender, instance, stored, kwargs)
+
+
+def _on_user_deleted(sender: type, instance: Any, **kwargs: Any) -> None:
+    _after_commit(sender, instance, {}, kwargs)
+
+
+def _after_commit(sender: type, instance: Any, stored: dict[str, Any], kwargs: Any) -> None:
+    """Once the transaction commits: ends the user's sessions when the save
+    changed the password or deactivated the user (the revocation bumps the
+    stamp), else bumps the stamp; and bumps a replaced USER_ID_FIELD value."""
     field = _user_id_field()
     if field is None or getattr(instance, field, None) is None:
         return
     # The ids now: after a delete commits, the instance loses its pk.
-    ids = [users.user_id_of(instance)]
-    old = instance.__dict__.pop("_tessera_old_user_id", None)
-    if old is not None:
-        ids.append(old if isinstance(old, int) else str(old))
+    user_id = users.user_id_of(instance)
+    end = None if kwargs.get("raw") else credentials.sessions_to_end(sender, stored, instance)
+    bumps = [] if end is not None else [user_id]
+    old = stored.get(field) if field != "pk" else None
+    if old is not None and old != getattr(instance, field):
+        bumps.append(old if isinstance(old, int) else str(old))
 
-    def bump() -> None:
-        for user_id in ids:
-            users.user_changed(user_id)
+    def after_commit() -> None:
+        if end is not None:
+            credentials.end_sessions(user_id, *end)
+        for changed in bumps:
+            users.user_changed(changed)
 
-    transaction.on_commit(bump, using=router.db_for_write(sender, instance=instance))
+    transaction.on_commit(after_commit, using=kwargs.get("using"))
 
 
 pre_save.connect(_before_user_saved, sender=settings.AUTH_USER_MODEL, weak=False)
-post_save.connect(_on_user_changed, sender=settings.AUTH_USER_MODEL, weak=False)
-post_delete.connect(_on_user_changed, sender=settings.AUTH_USER_MODEL, weak=False)
-pre_save.connect(credentials.stored_credentials, sender=settings.AUTH_USER_MODEL, weak=False)
-post_save.connect(credentials.end_sessions_if_changed, sender=settings.AUTH_USER_MODEL, weak=False)
+post_save.connect(_on_user_saved, sender=settings.AUTH_USER_MODEL, weak=False)
+post_delete.connect(_on_user_deleted, sender=settings.AUTH_USER_MODEL, weak=False)
