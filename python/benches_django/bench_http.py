@@ -9,14 +9,22 @@ Sites:
   shared by the workers (``MULTI_PROCESS``), the exact user cache on.
 - simplejwt, knox and the floor: one minimal site (http_site.py) on
   bench_django.py's settings, each view with its own authentication class.
+- Tessera on that same minimal site (its ``tessera/me/`` view, and the bare
+  view behind ``PATAuthentication``), at Tessera's defaults: the same
+  middleware and URL depth as its peers there, where the example site runs
+  more (WhiteNoise, messages, clickjacking) and nested URLs. The ratio on
+  the minimal site isolates the authentication classes; the example site's
+  shows what that site serves.
 
 Scenarios, each run for ``--duration`` seconds with ``--connections``
 connections, the sites taking turns within a round (the order flips every
 round), over ``--rounds`` rounds:
-- JWT GET: Tessera's ``GET /api/v1/me/`` against a ``me`` view behind
-  simplejwt's ``JWTAuthentication``; both read the user (Tessera from its
-  cache while the user's change stamp is unchanged);
-- PAT GET: the same Tessera view with a personal access token against the
+- JWT GET: Tessera's ``GET /api/v1/me/`` (and ``tessera/me/`` on the
+  minimal site) against a ``me`` view behind simplejwt's
+  ``JWTAuthentication``; all read the user (Tessera from its cache while
+  the user's change stamp is unchanged);
+- PAT GET: the same Tessera view with a personal access token (and, on the
+  minimal site, the bare view behind ``PATAuthentication``) against the
   bare view behind knox's ``TokenAuthentication``;
 - refresh: each refresh token used once (wrk's Lua script refresh.lua
   reads a file of fresh tokens): Tessera's ``auth/refresh/`` against
@@ -193,11 +201,13 @@ def prepare(folder: Path, env_example: dict[str, str], env_minimal: dict[str, st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=12, help="seconds per run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
-        "--refresh-tokens", type=int, default=6_000, help="fresh refresh tokens per site and run"
+        "--refresh-tokens",
+        type=int,
+        help="fresh refresh tokens per site and run (default: 800 per second of --duration)",
     )
     parser.add_argument("--output", type=Path, help="write the Markdown fragment here")
     args = parser.parse_args()
@@ -216,6 +226,9 @@ def main() -> None:
         "PORTFOLIO_DEBUG": "0",
     }
     env_minimal = {**base, "PYTHONPATH": str(HERE), "BENCH_HTTP_DIR": str(folder / "minimal")}
+    if args.refresh_tokens is None:
+        # Tessera refreshes at about 500/s here: tokens must outlast a run.
+        args.refresh_tokens = 800 * args.duration
     n = args.refresh_tokens * args.rounds
     print(f"preparing {n} refresh tokens per site in {folder}", file=sys.stderr)
     example, minimal = prepare(folder, env_example, env_minimal, n)
@@ -233,6 +246,8 @@ def main() -> None:
     host = {"Host": "testserver"}
     jwt = {"Authorization": f"Bearer {example['access']}"}
     pat = {"Authorization": f"Bearer {example['pat']}"}
+    jwt_same = {**host, "Authorization": f"Bearer {minimal['tessera_access']}"}
+    pat_same = {**host, "Authorization": f"Bearer {minimal['tessera_pat']}"}
     simplejwt = {**host, "Authorization": f"Bearer {minimal['access']}"}
     knox = {**host, "Authorization": f"Token {minimal['knox']}"}
     scenarios: list[tuple[str, list[tuple[str, str, dict[str, str], str | None]]]] = [
@@ -241,6 +256,7 @@ def main() -> None:
             "jwt",
             [
                 ("tessera", f"{t}/api/v1/me/", jwt, None),
+                ("tessera-same", f"{m}/tessera/me/", jwt_same, None),
                 ("simplejwt", f"{m}/simplejwt/me/", simplejwt, None),
             ],
         ),
@@ -248,6 +264,7 @@ def main() -> None:
             "pat",
             [
                 ("tessera", f"{t}/api/v1/me/", pat, None),
+                ("tessera-same", f"{m}/pat/", pat_same, None),
                 ("knox", f"{m}/knox/", knox, None),
             ],
         ),
@@ -284,7 +301,7 @@ def main() -> None:
                     )
                     results.setdefault((scenario, site), []).append(run)
                     print(
-                        f"round {r + 1} {scenario:8} {site:10} {run.rps:8.0f}/s "
+                        f"round {r + 1} {scenario:8} {site:12} {run.rps:8.0f}/s "
                         f"p99 {run.p99_ms:7.1f} ms errors {run.errors}",
                         file=sys.stderr,
                     )
@@ -303,9 +320,11 @@ def uptime() -> str:
 LABELS = {
     ("floor", "floor"): "DRF view, no authentication (the floor)",
     ("jwt", "tessera"): "JWT GET: Tessera, example site, defaults",
-    ("jwt", "simplejwt"): "JWT GET: simplejwt `JWTAuthentication`",
+    ("jwt", "tessera-same"): "JWT GET: Tessera `me`, on the peers' minimal site, defaults",
+    ("jwt", "simplejwt"): "JWT GET: simplejwt `JWTAuthentication`, minimal site",
     ("pat", "tessera"): "PAT GET: Tessera `PATAuthentication`, example site, defaults",
-    ("pat", "knox"): "PAT GET: knox `TokenAuthentication`",
+    ("pat", "tessera-same"): "PAT GET: Tessera `PATAuthentication`, bare view, minimal site",
+    ("pat", "knox"): "PAT GET: knox `TokenAuthentication`, bare view, minimal site",
     ("refresh", "tessera"): "refresh: Tessera `auth/refresh/`",
     ("refresh", "simplejwt"): "refresh: simplejwt `TokenRefreshView` (rotation, blacklist)",
 }
@@ -353,7 +372,7 @@ def render(
         )
         rival = RIVALS.get(scenario)
         ratio = ""
-        if rival and site == "tessera":
+        if rival and site.startswith("tessera"):
             theirs = results.get((scenario, rival), [])
             ratio = ", ".join(f"{a.rps / b.rps:.2f}×" for a, b in zip(runs, theirs, strict=False))
         lines.append(f"| {label} | {cells} | {ratio} |")

@@ -1,8 +1,9 @@
 """The minimal site of `make bench-http`: bench_django.py's settings and
 views (simplejwt's refresh view with rotation and blacklist, knox's
 ``TokenAuthentication``, the bare view), plus simplejwt's
-``JWTAuthentication`` in front of a ``me`` view like Tessera's. One SQLite
-file in ``BENCH_HTTP_DIR``.
+``JWTAuthentication`` in front of a ``me`` view like Tessera's, and
+Tessera's own views (``tessera/``) on this same stack. One SQLite file and
+one Tessera file in ``BENCH_HTTP_DIR``.
 
     gunicorn http_site:application        (the site; BENCH_HTTP_DIR set)
     python http_site.py prepare N OUT     (migrate, a user, tokens -> OUT as JSON)
@@ -55,6 +56,7 @@ def prepare(refreshes: int, out: Path) -> None:
     from django.db import transaction
     from knox.models import AuthToken
     from rest_framework_simplejwt.tokens import RefreshToken
+    from tessera.django.engine import get_engine
 
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("bench", "bench@example.com", "pw")
@@ -62,7 +64,19 @@ def prepare(refreshes: int, out: Path) -> None:
     with transaction.atomic():  # one commit for every blacklist row
         tokens = [str(RefreshToken.for_user(user)) for _ in range(refreshes)]
     access = str(RefreshToken.for_user(user).access_token)
-    out.write_text(json.dumps({"access": access, "knox": knox, "refresh": tokens}))
+    engine = get_engine()
+    out.write_text(
+        json.dumps(
+            {
+                "access": access,
+                "knox": knox,
+                "refresh": tokens,
+                # Tessera on this same stack, beside its peers.
+                "tessera_access": engine.issue(user.pk).access,
+                "tessera_pat": engine.create_pat(user.pk, "bench").token,
+            }
+        )
+    )
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["prepare"]:
