@@ -113,6 +113,24 @@ def test_refresh_for_an_inactive_user(api: APIClient, user: AbstractBaseUser) ->
         "detail": "No active account found for the given token.",
         "code": "no_active_account",
     }
+    # The refusal ended the session, as auth/refresh/ does: reactivating
+    # the account does not bring that refresh token back.
+    assert get_engine().sessions(user.pk) == []
+    get_user_model().objects.filter(pk=user.pk).update(is_active=True)
+    response = api.post("/api/token/refresh/", {"refresh": pair["refresh"]}, format="json")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_refresh_of_a_blacklisted_simplejwt_token(api: APIClient, user: AbstractBaseUser) -> None:
+    """A simplejwt refresh token on simplejwt's blacklist stays refused."""
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    token = RefreshToken.for_user(user)
+    token.blacklist()
+    response = api.post("/api/token/refresh/", {"refresh": str(token)}, format="json")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Token is blacklisted", "code": "token_not_valid"}
 
 
 def test_an_inactive_user_cannot_obtain(api: APIClient, user: AbstractBaseUser) -> None:

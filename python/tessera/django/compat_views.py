@@ -11,7 +11,8 @@ Where simplejwt would answer differently, this answers as its client
 expects: every refused token is ``token_not_valid`` with simplejwt's
 wording ("Token is invalid", "Token is expired", "Token has wrong type",
 "Token is blacklisted"); a refresh for a deleted or inactive user is
-``no_active_account``. A store failure is a 503 with code
+``no_active_account``, and that session ends, as at
+``auth/refresh/``. A store failure is a 503 with code
 ``storage_error``. ``token/`` is throttled as Tessera's login is
 (:mod:`tessera.django.throttle`): over a limit, a 429 with ``Retry-After``
 and ``{"detail", "code": "too_many_attempts"}``, before the password is
@@ -37,8 +38,8 @@ from tessera.django import simplejwt, throttle
 from tessera.django.conf import tessera_settings
 from tessera.django.engine import get_engine
 from tessera.django.exceptions import TesseraAPIError
-from tessera.django.users import load_user, user_id_of
-from tessera.django.views import hook_claims
+from tessera.django.users import user_id_of
+from tessera.django.views import hook_claims, rotate_refresh
 
 __all__ = [
     "TokenBlacklistView",
@@ -171,27 +172,16 @@ class TokenRefreshView(SimpleJWTView):
     def post(self, request: Request) -> Response:
         body = _Refresh(data=request.data)
         body.is_valid(raise_exception=True)
-        token = body.validated_data["refresh"]
-        engine = get_engine()
         try:
-            pending = engine.begin_refresh(token)
+            pair = rotate_refresh(body.validated_data["refresh"])
         except tessera.TesseraError as e:
             raise token_error(e) from None
-        claims = pending.claims
-        if simplejwt.blacklisted(claims):
-            raise TokenNotValid("Token is blacklisted")
-        try:
-            user = load_user(claims[engine.user_id_claim])
-        except TesseraAPIError:
+        except TesseraAPIError as e:
+            if e.code == "token_revoked":
+                raise TokenNotValid("Token is blacklisted") from None
             raise TokenNotValid(
                 "No active account found for the given token.", "no_active_account"
             ) from None
-        # A hook that raises fails the request before anything is rotated.
-        extra_claims = hook_claims(user)
-        try:
-            pair = engine.complete_refresh(pending, extra_claims=extra_claims)
-        except tessera.TesseraError as e:
-            raise token_error(e) from None
         return Response({"access": pair.access, "refresh": pair.refresh})
 
 

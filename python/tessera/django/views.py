@@ -143,20 +143,8 @@ class RefreshView(TesseraView):
         if token is None:
             raise validation_error("refresh: This field is required.")
 
-        engine = get_engine()
-        # The user is checked before the rotation, as simplejwt does, on the
-        # claims of the one verification that the rotation then completes.
         try:
-            pending = engine.begin_refresh(token)
-        except tessera.TesseraError as e:
-            raise from_engine(e) from None
-        if simplejwt.blacklisted(pending.claims):
-            raise TesseraAPIError("token_revoked", status_code=status.HTTP_401_UNAUTHORIZED)
-        user = check_session_user(engine, pending.claims, token)
-        # A hook that raises fails the request before anything is rotated.
-        claims = hook_claims(user)
-        try:
-            pair = engine.complete_refresh(pending, extra_claims=claims)
+            pair = rotate_refresh(token)
         except tessera.TesseraError as e:
             raise from_engine(e) from None
         response = Response({"access": pair.access, "refresh": pair.refresh})
@@ -567,6 +555,26 @@ def hook_claims(user: AbstractBaseUser) -> dict[str, Any] | None:
             f"TESSERA['CLAIMS_HOOK'] must return a dict of claims, not {type(claims).__name__}"
         )
     return dict(claims)
+
+
+def rotate_refresh(token: str) -> tessera.TokenPair:
+    """One rotation of refresh `token`, as every refresh endpoint of the
+    site does it (``auth/refresh/`` and the simplejwt-compatible
+    ``token/refresh/``): the user is checked before the rotation, as
+    simplejwt does, on the claims of the one verification that the rotation
+    then completes, and ``CLAIMS_HOOK`` runs (a hook that raises fails the
+    request before anything is rotated).
+
+    Raises the engine's :class:`tessera.TesseraError`; a 401
+    ``token_revoked`` for a token on simplejwt's blacklist; a 401
+    ``user_not_found`` or ``user_inactive``, having ended the session."""
+    engine = get_engine()
+    pending = engine.begin_refresh(token)
+    if simplejwt.blacklisted(pending.claims):
+        raise TesseraAPIError("token_revoked", status_code=status.HTTP_401_UNAUTHORIZED)
+    user = check_session_user(engine, pending.claims, token)
+    claims = hook_claims(user)
+    return engine.complete_refresh(pending, extra_claims=claims)
 
 
 def check_session_user(
