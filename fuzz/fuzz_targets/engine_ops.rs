@@ -1,8 +1,10 @@
 //! Arbitrary sequences of engine operations on an in-memory engine with a
 //! manual clock, checked step by step against a model of the documented
-//! semantics (reuse grace off, leeway 0). Among the properties: a refresh
-//! token is exchanged at most once, a revoked or tampered token never
-//! verifies, and every result (success or error code) is the model's.
+//! semantics (a `reuse_grace` of `GRACE` seconds, leeway 0). Among the
+//! properties: a refresh token has exactly one successor, which a second
+//! presentation inside the window receives byte for byte and a later one
+//! pays for with its session; a revoked or tampered token never verifies;
+//! and every result (success or error code) is the model's.
 #![no_main]
 
 use std::time::Duration;
@@ -18,6 +20,8 @@ const MAX_PATS: usize = 3;
 const TOMBSTONE: i64 = 1000;
 const USERS: [&str; 3] = ["u0", "u1", "u2"];
 const MAX_OPS: usize = 64;
+/// The convergence window, in seconds.
+const GRACE: i64 = 10;
 
 /// One operation, read from four input bytes `[opcode, a, b, c]` so that
 /// seeds are easy to write and mutations stay local.
@@ -125,6 +129,10 @@ struct Family {
     purged: bool,
     /// Index of the current refresh token.
     current: usize,
+    /// Index of the refresh token exchanged for the current one, if any.
+    previous: Option<usize>,
+    /// When the family last rotated (the current pair's `iat`).
+    last_refreshed_at: i64,
 }
 
 struct Jwt {
@@ -132,9 +140,8 @@ struct Jwt {
     family: usize,
     iat: i64,
     exp: i64,
-    /// Refresh tokens only: exchanged already.
-    spent: bool,
-    /// Refresh tokens only: its record was purged.
+    /// Refresh tokens only: it expired before a purge. A token Tessera
+    /// issued has no record of its own: its family's state decides.
     purged: bool,
 }
 
@@ -186,7 +193,6 @@ impl Model {
             family,
             iat: now,
             exp: now + ACCESS_TTL,
-            spent: false,
             purged: false,
         });
         self.refresh.push(Jwt {
@@ -194,10 +200,29 @@ impl Model {
             family,
             iat: now,
             exp: now + REFRESH_TTL,
-            spent: false,
             purged: false,
         });
         self.refresh.len() - 1
+    }
+
+    /// Refresh token `i` is its family's predecessor, presented inside
+    /// the window (a rewound clock counts as inside).
+    fn converges(&self, i: usize, now: i64) -> bool {
+        let fam = &self.families[self.refresh[i].family];
+        fam.previous == Some(i) && now.saturating_sub(fam.last_refreshed_at) < GRACE
+    }
+
+    /// What the family's state says of refresh token `i` (after the time
+    /// rules): revoked or purged, reused, or live.
+    fn refresh_state(&self, i: usize, now: i64) -> Outcome {
+        let fam = &self.families[self.refresh[i].family];
+        if fam.revoked || fam.purged {
+            Err("token_revoked")
+        } else if fam.current != i && !self.converges(i, now) {
+            Err("refresh_reused")
+        } else {
+            Ok(())
+        }
     }
 
     fn live_families(&self, user: usize, now: i64) -> usize {
@@ -230,9 +255,7 @@ fuzz_target!(|data: &[u8]| {
     let mut config = EngineConfig::new(keys::single(keys::hs256()));
     config.access_ttl = Duration::from_secs(ACCESS_TTL as u64);
     config.refresh_ttl = Duration::from_secs(REFRESH_TTL as u64);
-    // The model is of single use without a window: a spent token is reuse
-    // at once. (Converging inside `reuse_grace` is core/tests/converge.rs's.)
-    config.reuse_grace = Duration::ZERO;
+    config.reuse_grace = Duration::from_secs(GRACE as u64);
     config.clock = std::sync::Arc::new(clock.clone());
     let mut pat = PatConfig::default();
     pat.max_per_user = MAX_PATS;
@@ -256,6 +279,8 @@ fuzz_target!(|data: &[u8]| {
                     revoked: false,
                     purged: false,
                     current,
+                    previous: None,
+                    last_refreshed_at: now,
                 });
             }
             Op::Refresh { token } => {
@@ -264,23 +289,24 @@ fuzz_target!(|data: &[u8]| {
                 };
                 let t = &m.refresh[i];
                 let f = t.family;
-                let fam = &m.families[f];
-                let want = Model::time(t, now).and({
-                    if t.purged || fam.purged || fam.revoked {
-                        Err("token_revoked")
-                    } else if t.spent {
-                        Err("refresh_reused")
-                    } else {
-                        Ok(())
-                    }
-                });
+                let want = Model::time(t, now).and(m.refresh_state(i, now));
+                let converges = m.converges(i, now);
                 let got = engine.refresh(&t.token);
                 assert_eq!(code(&got), want, "refresh of token {i}");
                 match (got, want) {
+                    (Ok(pair), _) if converges => {
+                        // The pair the first exchange minted, byte for
+                        // byte (HS256 is deterministic), and nothing moves.
+                        let c = m.families[f].current;
+                        assert_eq!(pair.access, m.access[c].token, "converged access");
+                        assert_eq!(pair.refresh, m.refresh[c].token, "converged refresh");
+                    }
                     (Ok(pair), _) => {
-                        m.refresh[i].spent = true;
                         let current = m.add_pair(&pair, f, now);
-                        m.families[f].current = current;
+                        let fam = &mut m.families[f];
+                        fam.previous = Some(i);
+                        fam.last_refreshed_at = now;
+                        fam.current = current;
                     }
                     (Err(_), Err("refresh_reused")) => m.families[f].revoked = true,
                     _ => {}
@@ -310,16 +336,8 @@ fuzz_target!(|data: &[u8]| {
                     continue;
                 };
                 let t = &m.refresh[i];
-                let fam = &m.families[t.family];
-                let want = Model::time(t, now).and({
-                    if t.purged || fam.revoked || fam.purged {
-                        Err("token_revoked")
-                    } else if t.spent {
-                        Err("refresh_reused")
-                    } else {
-                        Ok(())
-                    }
-                });
+                // Nothing is revoked by a verification, reused or not.
+                let want = Model::time(t, now).and(m.refresh_state(i, now));
                 let got = engine.verify_refresh(&t.token);
                 assert_eq!(code(&got), want, "verify_refresh of token {i}");
             }
@@ -364,7 +382,7 @@ fuzz_target!(|data: &[u8]| {
                 let want = Model::time(t, now);
                 assert_eq!(code(&engine.revoke(&t.token)), want, "revoke of token {i}");
                 let f = t.family;
-                if want.is_ok() && !t.purged && !m.families[f].purged {
+                if want.is_ok() && !m.families[f].purged {
                     m.families[f].revoked = true;
                 }
             }
