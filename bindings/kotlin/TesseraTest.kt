@@ -30,6 +30,8 @@ import uniffi.tessera.TokenType
 import uniffi.tessera.Validation
 import uniffi.tessera.Verifier
 import uniffi.tessera.errorCatalog
+import uniffi.tessera.patMissingScopes
+import uniffi.tessera.unrestrictedScope
 
 private val SECRET = "tessera-bindings-test-secret-0123456789abcdef".toByteArray()
 
@@ -304,6 +306,20 @@ private fun defineTests() {
             val at = now() + 3600
             val other = engine.createPat("42", "later", at)
             assert(other.scopes.isEmpty() && other.expiresAt == at)
+        }
+    }
+
+    test("PAT scopes: what they name, and unrestricted tokens everything") {
+        Engine(null, hs256()).use { engine ->
+            val limited = engine.verifyPat(engine.createPat("42", "ci", null, listOf("repo:read", "repo:write")).token)
+            assert(!limited.unrestricted)
+            assert(patMissingScopes(limited, listOf("repo:write")).isEmpty())
+            assert(patMissingScopes(limited, listOf("admin", "repo:read", "billing")) == listOf("admin", "billing"))
+            val created = engine.createPat("42", "full", null, listOf(unrestrictedScope()))
+            assert(created.unrestricted && unrestrictedScope() == "tessera.unrestricted")
+            val full = engine.verifyPat(created.token)
+            assert(full.unrestricted)
+            assert(patMissingScopes(full, listOf("admin")).isEmpty())
         }
     }
 

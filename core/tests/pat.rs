@@ -86,6 +86,45 @@ fn lifecycle_create_verify_revoke() {
 }
 
 #[test]
+fn scopes_allow_what_they_name_and_unrestricted_tokens_everything() {
+    let (e, _) = engine();
+    let limited = e
+        .create_pat("42", "ci", None, scopes(&["repo:read", "repo:write"]))
+        .unwrap();
+    assert!(!limited.is_unrestricted());
+    let limited = e.verify_pat(&limited.token).unwrap();
+    assert!(limited.missing_scopes::<&str>(&[]).is_empty());
+    assert!(limited.missing_scopes(&["repo:write"]).is_empty());
+    assert_eq!(
+        limited.missing_scopes(&["admin", "repo:read", "billing"]),
+        ["admin", "billing"]
+    );
+
+    let none = e.create_pat("42", "nothing", None, vec![]).unwrap();
+    let none = e.verify_pat(&none.token).unwrap();
+    assert!(!none.is_unrestricted());
+    assert_eq!(none.missing_scopes(&["repo:read"]), ["repo:read"]);
+
+    let full = e
+        .create_pat(
+            "42",
+            "full",
+            None,
+            scopes(&[tessera::pat::UNRESTRICTED_SCOPE]),
+        )
+        .unwrap();
+    assert!(full.is_unrestricted());
+    let full = e.verify_pat(&full.token).unwrap();
+    assert!(full.is_unrestricted());
+    assert!(full.missing_scopes(&["admin", "repo:read"]).is_empty());
+    assert!(e
+        .list_pats("42")
+        .unwrap()
+        .iter()
+        .any(|p| p.id == full.id && p.is_unrestricted()));
+}
+
+#[test]
 fn another_users_token_cannot_be_revoked() {
     let (e, _) = engine();
     let new = e.create_pat("alice", "ci", None, vec![]).unwrap();

@@ -17,6 +17,7 @@ a callable that raises is logged on the ``tessera`` logger and ignored.
 
 from tessera._native import (
     ERROR_CATALOG,
+    UNRESTRICTED_SCOPE,
     Attempt,
     ConfigError,
     Engine,
@@ -45,6 +46,7 @@ from tessera._native import (
 
 __all__ = [
     "ERROR_CATALOG",
+    "UNRESTRICTED_SCOPE",
     "Attempt",
     "ConfigError",
     "Engine",

@@ -9,8 +9,10 @@ from typing import Any, ClassVar, Literal, TypedDict, final
 from typing_extensions import Self
 
 __version__: str
+UNRESTRICTED_SCOPE: str
 __all__ = [
     "ERROR_CATALOG",
+    "UNRESTRICTED_SCOPE",
     "Attempt",
     "ConfigError",
     "Engine",
@@ -130,6 +132,8 @@ class NewPat:
     @property
     def scopes(self) -> tuple[str, ...]: ...
     @property
+    def unrestricted(self) -> bool: ...
+    @property
     def created_at(self) -> int: ...
     @property
     def expires_at(self) -> int | None: ...
@@ -152,6 +156,9 @@ class Pat:
     def expires_at(self) -> int | None: ...
     @property
     def last_used_at(self) -> int | None: ...
+    @property
+    def unrestricted(self) -> bool: ...
+    def missing_scopes(self, required: Iterable[str]) -> list[str]: ...
 
 @final
 class Event:

@@ -147,6 +147,28 @@ def test_pat_lifecycle(engine: tessera.Engine) -> None:
         engine.verify_pat(new.token)
 
 
+def test_scopes_and_unrestricted_pats(engine: tessera.Engine) -> None:
+    """The engine's rule: a PAT allows what its scopes name, and one that
+    holds UNRESTRICTED_SCOPE allows everything."""
+    limited = engine.create_pat("42", "limited", scopes=["repo:read", "repo:write"])
+    assert not limited.unrestricted
+    pat = engine.verify_pat(limited.token)
+    assert not pat.unrestricted
+    assert pat.missing_scopes([]) == []
+    assert pat.missing_scopes(("repo:write",)) == []
+    assert pat.missing_scopes(["admin", "repo:read", "billing"]) == ["admin", "billing"]
+    with pytest.raises(TypeError):
+        pat.missing_scopes("repo:read")
+
+    full = engine.create_pat("42", "full", scopes=[tessera.UNRESTRICTED_SCOPE])
+    assert full.unrestricted
+    assert tessera.UNRESTRICTED_SCOPE == "tessera.unrestricted"
+    pat = engine.verify_pat(full.token)
+    assert pat.unrestricted
+    assert pat.missing_scopes(["admin"]) == []
+    assert sorted(p.unrestricted for p in engine.list_pats("42")) == [False, True]
+
+
 def test_create_pat_defaults_and_int_timestamps(engine: tessera.Engine) -> None:
     forever = engine.create_pat("42", "forever")
     assert forever.expires_at is None

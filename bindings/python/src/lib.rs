@@ -21,6 +21,7 @@ use pyo3::prelude::*;
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("UNRESTRICTED_SCOPE", tessera::pat::UNRESTRICTED_SCOPE)?;
     m.add_class::<engine::Engine>()?;
     m.add_class::<verifier::Verifier>()?;
     m.add_class::<values::TokenPair>()?;

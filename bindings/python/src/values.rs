@@ -9,6 +9,8 @@ use std::sync::{Mutex, PoisonError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use crate::convert;
+
 /// An access token and a refresh token from one issue or rotation.
 #[pyclass(frozen, module = "tessera")]
 pub(crate) struct TokenPair {
@@ -148,6 +150,7 @@ pub(crate) struct NewPat {
     #[pyo3(get)]
     token: String,
     scopes: Vec<String>,
+    unrestricted: bool,
     /// Creation time, in seconds since the epoch.
     #[pyo3(get)]
     created_at: i64,
@@ -162,6 +165,13 @@ impl NewPat {
     #[getter]
     fn scopes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, &self.scopes)
+    }
+
+    /// Whether the token acts with its user's full rights (it holds
+    /// `UNRESTRICTED_SCOPE`).
+    #[getter]
+    fn unrestricted(&self) -> bool {
+        self.unrestricted
     }
 
     fn __repr__(&self) -> String {
@@ -180,6 +190,7 @@ impl NewPat {
 impl From<tessera::NewPat> for NewPat {
     fn from(p: tessera::NewPat) -> Self {
         NewPat {
+            unrestricted: p.is_unrestricted(),
             id: p.id,
             name: p.name,
             prefix: p.prefix,
@@ -193,66 +204,91 @@ impl From<tessera::NewPat> for NewPat {
 
 /// A stored personal access token's metadata; never the token.
 #[pyclass(frozen, module = "tessera")]
-pub(crate) struct Pat {
-    /// The token's id (a UUID).
-    #[pyo3(get)]
-    id: String,
-    /// The owner.
-    #[pyo3(get)]
-    user_id: String,
-    /// The owner's label.
-    #[pyo3(get)]
-    name: String,
-    /// Display prefix.
-    #[pyo3(get)]
-    prefix: String,
-    scopes: Vec<String>,
-    /// Creation time, in seconds since the epoch.
-    #[pyo3(get)]
-    created_at: i64,
-    /// Expiry, in seconds since the epoch, or None.
-    #[pyo3(get)]
-    expires_at: Option<i64>,
-    /// Last use, to within a minute, or None.
-    #[pyo3(get)]
-    last_used_at: Option<i64>,
-}
+pub(crate) struct Pat(tessera::Pat);
 
 #[pymethods]
 impl Pat {
+    /// The token's id (a UUID).
+    #[getter]
+    fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// The owner.
+    #[getter]
+    fn user_id(&self) -> &str {
+        &self.0.user_id
+    }
+
+    /// The owner's label.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Display prefix.
+    #[getter]
+    fn prefix(&self) -> &str {
+        &self.0.prefix
+    }
+
     /// Granted scopes.
     #[getter]
     fn scopes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, &self.scopes)
+        PyTuple::new(py, &self.0.scopes)
+    }
+
+    /// Whether the token acts with its user's full rights (it holds
+    /// `UNRESTRICTED_SCOPE`).
+    #[getter]
+    fn unrestricted(&self) -> bool {
+        self.0.is_unrestricted()
+    }
+
+    /// Creation time, in seconds since the epoch.
+    #[getter]
+    fn created_at(&self) -> i64 {
+        self.0.created_at
+    }
+
+    /// Expiry, in seconds since the epoch, or None.
+    #[getter]
+    fn expires_at(&self) -> Option<i64> {
+        self.0.expires_at
+    }
+
+    /// Last use, to within a minute, or None.
+    #[getter]
+    fn last_used_at(&self) -> Option<i64> {
+        self.0.last_used_at
+    }
+
+    /// The scopes of `required` this token lacks, in their order: an empty
+    /// list when it holds them all or is unrestricted.
+    fn missing_scopes(&self, required: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+        let required = convert::scopes(Some(required))?;
+        Ok(self.0.missing_scopes(&required))
     }
 
     fn __repr__(&self) -> String {
+        let p = &self.0;
         format!(
             "Pat(id={:?}, user_id={:?}, name={:?}, prefix={:?}, scopes={}, created_at={}, expires_at={}, last_used_at={})",
-            self.id,
-            self.user_id,
-            self.name,
-            self.prefix,
-            scopes_repr(&self.scopes),
-            self.created_at,
-            optional(self.expires_at),
-            optional(self.last_used_at)
+            p.id,
+            p.user_id,
+            p.name,
+            p.prefix,
+            scopes_repr(&p.scopes),
+            p.created_at,
+            optional(p.expires_at),
+            optional(p.last_used_at)
         )
     }
 }
 
 impl From<tessera::Pat> for Pat {
     fn from(p: tessera::Pat) -> Self {
-        Pat {
-            id: p.id,
-            user_id: p.user_id,
-            name: p.name,
-            prefix: p.prefix,
-            scopes: p.scopes,
-            created_at: p.created_at,
-            expires_at: p.expires_at,
-            last_used_at: p.last_used_at,
-        }
+        Pat(p)
     }
 }
 

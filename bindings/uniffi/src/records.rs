@@ -319,6 +319,9 @@ pub struct NewPat {
     pub created_at: i64,
     /// Expiry, if any.
     pub expires_at: Option<i64>,
+    /// Whether it acts with its user's full rights (its scopes hold
+    /// `unrestrictedScope()`).
+    pub unrestricted: bool,
 }
 
 impl std::fmt::Debug for NewPat {
@@ -334,6 +337,7 @@ impl std::fmt::Debug for NewPat {
 impl From<tessera::NewPat> for NewPat {
     fn from(p: tessera::NewPat) -> Self {
         NewPat {
+            unrestricted: p.is_unrestricted(),
             id: p.id,
             name: p.name,
             prefix: p.prefix,
@@ -364,11 +368,15 @@ pub struct Pat {
     pub expires_at: Option<i64>,
     /// Last use, to within a minute.
     pub last_used_at: Option<i64>,
+    /// Whether it acts with its user's full rights (its scopes hold
+    /// `unrestrictedScope()`).
+    pub unrestricted: bool,
 }
 
 impl From<tessera::Pat> for Pat {
     fn from(p: tessera::Pat) -> Self {
         Pat {
+            unrestricted: p.is_unrestricted(),
             id: p.id,
             user_id: p.user_id,
             name: p.name,
@@ -379,6 +387,31 @@ impl From<tessera::Pat> for Pat {
             last_used_at: p.last_used_at,
         }
     }
+}
+
+/// The scope an unrestricted personal access token is created with: it
+/// acts with its user's full rights, whatever a request requires.
+#[uniffi::export]
+pub fn unrestricted_scope() -> String {
+    tessera::pat::UNRESTRICTED_SCOPE.to_owned()
+}
+
+/// The scopes of `required` that `pat` lacks, in their order: none when it
+/// holds them all or is unrestricted. The engine's rule, for an app that
+/// checks a PAT's rights itself.
+#[uniffi::export]
+pub fn pat_missing_scopes(pat: Pat, required: Vec<String>) -> Vec<String> {
+    let core = tessera::Pat {
+        id: pat.id,
+        user_id: pat.user_id,
+        name: pat.name,
+        prefix: pat.prefix,
+        scopes: pat.scopes,
+        created_at: pat.created_at,
+        expires_at: pat.expires_at,
+        last_used_at: pat.last_used_at,
+    };
+    core.missing_scopes(&required)
 }
 
 /// What `TokenKeeper.accessToken` gives the app.

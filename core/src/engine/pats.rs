@@ -11,7 +11,10 @@
 //! - a revoked token stays as a tombstone until its `expires_at`, or for
 //!   `tombstone_retention` when it has none, so it reports `pat_revoked`;
 //! - revoking by the token itself (RFC 7009, a leak report) changes a live
-//!   token only, so a repeated request revokes once and reports once.
+//!   token only, so a repeated request revokes once and reports once;
+//! - scopes limit what a token may do, except that a token holding
+//!   [`UNRESTRICTED_SCOPE`] acts with its user's full rights (a knox-style
+//!   token); [`Pat::missing_scopes`] is the one place that rule lives.
 
 use std::fmt;
 
@@ -22,6 +25,19 @@ use crate::claims::UserId;
 use crate::error::{Error, Result};
 use crate::store::records::{Id16, PatRecord};
 use crate::store::WriteTx;
+
+/// The scope an unrestricted token is stored with: it acts with the full
+/// rights of its user, whatever scopes a request requires. Create one with
+/// `vec![UNRESTRICTED_SCOPE.to_owned()]` as the scopes. Its spelling lies
+/// outside the `area:action` names sites give their scopes; a host API
+/// that takes scopes from a request should refuse it there, as Tessera's
+/// Django API does, and offer "no scopes" for an unrestricted token.
+pub const UNRESTRICTED_SCOPE: &str = "tessera.unrestricted";
+
+/// Whether tokens with these scopes are unrestricted.
+fn unrestricted(scopes: &[String]) -> bool {
+    scopes.iter().any(|s| s == UNRESTRICTED_SCOPE)
+}
 
 /// A freshly created token: the only value that ever holds the plaintext.
 #[derive(Clone, PartialEq, Eq)]
@@ -53,6 +69,14 @@ impl fmt::Debug for NewPat {
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
             .finish()
+    }
+}
+
+impl NewPat {
+    /// Whether the token acts with its user's full rights
+    /// ([`UNRESTRICTED_SCOPE`]).
+    pub fn is_unrestricted(&self) -> bool {
+        unrestricted(&self.scopes)
     }
 }
 
@@ -103,6 +127,27 @@ pub struct Pat {
 }
 
 impl Pat {
+    /// Whether the token acts with its user's full rights
+    /// ([`UNRESTRICTED_SCOPE`]).
+    pub fn is_unrestricted(&self) -> bool {
+        unrestricted(&self.scopes)
+    }
+
+    /// The scopes of `required` that this token lacks, in `required`'s
+    /// order: none when it holds them all or is unrestricted. A request
+    /// that needs scopes is allowed exactly when this is empty.
+    pub fn missing_scopes<S: AsRef<str>>(&self, required: &[S]) -> Vec<String> {
+        if self.is_unrestricted() {
+            return Vec::new();
+        }
+        required
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|r| !self.scopes.iter().any(|s| s == r))
+            .map(str::to_owned)
+            .collect()
+    }
+
     fn from_record(r: PatRecord) -> Pat {
         Pat {
             id: pat_token::id_text(&r.id),

@@ -41,7 +41,6 @@ from django.views.decorators.http import require_POST
 
 import tessera
 from tessera.django.engine import get_engine
-from tessera.django.permissions import is_unrestricted
 from tessera.django.users import user_id_of
 
 if TYPE_CHECKING:
@@ -139,7 +138,7 @@ class TesseraUserAdminMixin:
                 {
                     "name": p.name,
                     "prefix": p.prefix,
-                    "scopes": None if is_unrestricted(p.scopes) else ", ".join(p.scopes),
+                    "scopes": None if p.unrestricted else ", ".join(p.scopes),
                     "created_at": _time(p.created_at),
                     "last_used_at": _time(p.last_used_at),
                     "expires_at": _time(p.expires_at),

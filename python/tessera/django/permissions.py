@@ -10,9 +10,11 @@ itself, so scopes do not restrict them::
 
 A PAT created through the host API without a ``scopes`` field is
 unrestricted: it acts with the full rights of its user, as a knox token
-does. The engine keeps scopes as a plain list, so an unrestricted PAT is
-stored with the one reserved scope :data:`UNRESTRICTED_SCOPE`, which the
-API shows as ``"scopes": null`` and refuses in a request.
+does. The rule is the engine's: a PAT holding the reserved scope
+``tessera.UNRESTRICTED_SCOPE`` is unrestricted (``Pat.unrestricted``), and
+``Pat.missing_scopes(required)`` says what a token lacks. The API shows an
+unrestricted PAT as ``"scopes": null`` and refuses the reserved scope in a
+request.
 """
 
 from __future__ import annotations
@@ -27,26 +29,19 @@ import tessera
 from tessera.django.exceptions import TesseraAPIError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
-#: The scope an unrestricted PAT is stored with. It lies outside what a
-#: site names its scopes (``area:action``), and the host API refuses it in
-#: a request, so only an unrestricted create (or a site's own code, on
-#: purpose) can make such a token.
-UNRESTRICTED_SCOPE = "tessera.unrestricted"
+#: The scope an unrestricted PAT is stored with (the engine's). It lies
+#: outside what a site names its scopes (``area:action``), and the host API
+#: refuses it in a request, so only an unrestricted create (or a site's own
+#: code, on purpose) can make such a token.
+UNRESTRICTED_SCOPE = tessera.UNRESTRICTED_SCOPE
 
 
-def is_unrestricted(scopes: Sequence[str]) -> bool:
-    """Whether a PAT with these stored scopes acts with its user's full rights."""
-    return UNRESTRICTED_SCOPE in scopes
-
-
-def scopes_body(scopes: Sequence[str]) -> list[str] | None:
+def scopes_body(pat: tessera.Pat | tessera.NewPat) -> list[str] | None:
     """A PAT's scopes as the host API shows them: None for an unrestricted one."""
-    return None if is_unrestricted(scopes) else list(scopes)
+    return None if pat.unrestricted else list(pat.scopes)
 
 
 class HasScope(BasePermission):
@@ -62,9 +57,7 @@ class HasScope(BasePermission):
             raise ImproperlyConfigured(
                 f"{type(view).__name__} uses HasScope but has no required_scopes list."
             )
-        if is_unrestricted(pat.scopes):
-            return True
-        missing = [s for s in required if s not in pat.scopes]
+        missing = pat.missing_scopes(required)
         if missing:
             raise TesseraAPIError(
                 "permission_denied",

@@ -310,7 +310,7 @@ class AccessTokensView(TesseraView):
             "name": new.name,
             "prefix": new.prefix,
             "token": new.token,
-            "scopes": scopes_body(new.scopes),
+            "scopes": scopes_body(new),
             "created_at": iso(new.created_at),
             "expires_at": iso(new.expires_at),
         }
@@ -632,7 +632,7 @@ def pat_body(pat: tessera.Pat) -> dict[str, Any]:
         "id": pat.id,
         "name": pat.name,
         "prefix": pat.prefix,
-        "scopes": scopes_body(pat.scopes),
+        "scopes": scopes_body(pat),
         "created_at": iso(pat.created_at),
         "expires_at": iso(pat.expires_at),
         "last_used_at": iso(pat.last_used_at),

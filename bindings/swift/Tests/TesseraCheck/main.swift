@@ -322,6 +322,21 @@ test("PAT lifecycle") {
     try check(later.expiresAt == at && later.scopes.isEmpty)
 }
 
+test("PAT scopes: what they name, and unrestricted tokens everything") {
+    let engine = try Engine(path: nil, config: hs256())
+    let created = try engine.createPat(
+        userId: "42", name: "ci", expiresAt: nil, scopes: ["repo:read", "repo:write"])
+    let limited = try engine.verifyPat(token: created.token)
+    try check(!limited.unrestricted)
+    try check(patMissingScopes(pat: limited, required: ["repo:write"]).isEmpty)
+    try check(
+        patMissingScopes(pat: limited, required: ["admin", "repo:read", "billing"]) == ["admin", "billing"])
+    let full = try engine.createPat(userId: "42", name: "full", expiresAt: nil, scopes: [unrestrictedScope()])
+    try check(full.unrestricted && unrestrictedScope() == "tessera.unrestricted")
+    let verified = try engine.verifyPat(token: full.token)
+    try check(verified.unrestricted && patMissingScopes(pat: verified, required: ["admin"]).isEmpty)
+}
+
 test("expiry: token_expired, pat_expired and purgeExpired") {
     let engine = try Engine(path: nil, config: hs256(accessTtl: 1, refreshTtl: 1))
     let pair = try engine.issue(userId: "42", extraClaimsJson: nil)
