@@ -166,6 +166,22 @@ def test_a_save_reads_the_stored_row_once(
     assert len(ctx.captured_queries) == 1, [q["sql"] for q in ctx.captured_queries]
 
 
+def test_a_save_of_an_instance_built_with_its_pk_bumps_the_old_id(
+    settings: Any, api: APIClient, user: AbstractBaseUser, commits: Callable[[], Any]
+) -> None:
+    """Such a save (as loaddata's) overwrites the row though Django counts
+    it as an insert: the old USER_ID_FIELD value is still bumped."""
+    settings.TESSERA = {**settings.TESSERA, "USER_ID_FIELD": "username"}
+    pat = get_engine().create_pat("alice", "ci").token
+    assert user_reads(api, pat) == (200, 1)
+    rebuilt = get_user_model()(
+        pk=user.pk, username="alice2", email=user.email, password=user.password
+    )
+    with commits():
+        rebuilt.save()
+    assert_error(api.get("/api/v1/me/", **bearer(pat)), 401, "user_not_found")
+
+
 def test_a_new_user_id_and_password_at_once(
     settings: Any, api: APIClient, user: AbstractBaseUser, commits: Callable[[], Any]
 ) -> None:

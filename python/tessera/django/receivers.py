@@ -51,9 +51,11 @@ def _before_user_saved(sender: type, instance: Any, **kwargs: Any) -> None:
     # One read of what post_save compares: the password hash and is_active
     # (a change ends sessions) and USER_ID_FIELD (a change must also bump
     # the old value, which tokens issued before it carry; the primary key
-    # never changes on save). Only the fields this save may write.
+    # never changes on save). Only the fields this save may write. A raw
+    # save (loaddata) or one of an instance built with an existing pk may
+    # overwrite a row too, so only a save without a pk reads nothing.
     field = _user_id_field()
-    if field is None or kwargs.get("raw") or instance._state.adding or instance.pk is None:
+    if field is None or instance.pk is None:
         return
     fields = list(credentials.watched_fields(sender))
     if field != "pk":
