@@ -32,7 +32,9 @@ pub use store::{StoreLocation, StoreStats};
 /// check a token offline.
 pub mod pat {
     pub use crate::engine::pat_token::{check_format, CHECKSUM_CHARS, SECRET_CHARS};
-    pub use crate::engine::{NewPat, Pat, PatConfig, UNRESTRICTED_SCOPE};
+    pub use crate::engine::{
+        is_unrestricted, missing_scopes, NewPat, Pat, PatConfig, UNRESTRICTED_SCOPE,
+    };
 }
 
 /// Hooks for tests, fuzzing and tools; not a stable API.

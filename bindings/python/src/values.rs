@@ -150,7 +150,6 @@ pub(crate) struct NewPat {
     #[pyo3(get)]
     token: String,
     scopes: Vec<String>,
-    unrestricted: bool,
     /// Creation time, in seconds since the epoch.
     #[pyo3(get)]
     created_at: i64,
@@ -171,7 +170,7 @@ impl NewPat {
     /// `UNRESTRICTED_SCOPE`).
     #[getter]
     fn unrestricted(&self) -> bool {
-        self.unrestricted
+        tessera::pat::is_unrestricted(&self.scopes)
     }
 
     fn __repr__(&self) -> String {
@@ -190,7 +189,6 @@ impl NewPat {
 impl From<tessera::NewPat> for NewPat {
     fn from(p: tessera::NewPat) -> Self {
         NewPat {
-            unrestricted: p.is_unrestricted(),
             id: p.id,
             name: p.name,
             prefix: p.prefix,

@@ -401,17 +401,7 @@ pub fn unrestricted_scope() -> String {
 /// checks a PAT's rights itself.
 #[uniffi::export]
 pub fn pat_missing_scopes(pat: Pat, required: Vec<String>) -> Vec<String> {
-    let core = tessera::Pat {
-        id: pat.id,
-        user_id: pat.user_id,
-        name: pat.name,
-        prefix: pat.prefix,
-        scopes: pat.scopes,
-        created_at: pat.created_at,
-        expires_at: pat.expires_at,
-        last_used_at: pat.last_used_at,
-    };
-    core.missing_scopes(&required)
+    tessera::pat::missing_scopes(&pat.scopes, &required)
 }
 
 /// What `TokenKeeper.accessToken` gives the app.

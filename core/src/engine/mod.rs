@@ -21,7 +21,7 @@ pub use config::{EngineConfig, PatConfig};
 pub use events::{Event, EventKind, EventSink};
 pub use handle::{Engine, Stats};
 pub use introspection::{Introspection, TokenKind};
-pub use pats::{NewPat, Pat, PatLeak, UNRESTRICTED_SCOPE};
+pub use pats::{is_unrestricted, missing_scopes, NewPat, Pat, PatLeak, UNRESTRICTED_SCOPE};
 pub use rotation::VerifiedRefresh;
 pub use sessions::Session;
 pub use throttle::Attempt;

@@ -14,7 +14,7 @@
 //!   token only, so a repeated request revokes once and reports once;
 //! - scopes limit what a token may do, except that a token holding
 //!   [`UNRESTRICTED_SCOPE`] acts with its user's full rights (a knox-style
-//!   token); [`Pat::missing_scopes`] is the one place that rule lives.
+//!   token); [`missing_scopes`] is the one place that rule lives.
 
 use std::fmt;
 
@@ -34,9 +34,25 @@ use crate::store::WriteTx;
 /// Django API does, and offer "no scopes" for an unrestricted token.
 pub const UNRESTRICTED_SCOPE: &str = "tessera.unrestricted";
 
-/// Whether tokens with these scopes are unrestricted.
-fn unrestricted(scopes: &[String]) -> bool {
+/// Whether a token with these granted scopes acts with its user's full
+/// rights (it holds [`UNRESTRICTED_SCOPE`]).
+pub fn is_unrestricted(scopes: &[String]) -> bool {
     scopes.iter().any(|s| s == UNRESTRICTED_SCOPE)
+}
+
+/// The scopes of `required` that a token with the granted `scopes` lacks,
+/// in `required`'s order: none when it holds them all or is unrestricted.
+/// A request that needs scopes is allowed exactly when this is empty.
+pub fn missing_scopes<S: AsRef<str>>(scopes: &[String], required: &[S]) -> Vec<String> {
+    if is_unrestricted(scopes) {
+        return Vec::new();
+    }
+    required
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|r| !scopes.iter().any(|s| s == r))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A freshly created token: the only value that ever holds the plaintext.
@@ -76,7 +92,7 @@ impl NewPat {
     /// Whether the token acts with its user's full rights
     /// ([`UNRESTRICTED_SCOPE`]).
     pub fn is_unrestricted(&self) -> bool {
-        unrestricted(&self.scopes)
+        is_unrestricted(&self.scopes)
     }
 }
 
@@ -130,22 +146,12 @@ impl Pat {
     /// Whether the token acts with its user's full rights
     /// ([`UNRESTRICTED_SCOPE`]).
     pub fn is_unrestricted(&self) -> bool {
-        unrestricted(&self.scopes)
+        is_unrestricted(&self.scopes)
     }
 
-    /// The scopes of `required` that this token lacks, in `required`'s
-    /// order: none when it holds them all or is unrestricted. A request
-    /// that needs scopes is allowed exactly when this is empty.
+    /// [`missing_scopes`] of this token's scopes.
     pub fn missing_scopes<S: AsRef<str>>(&self, required: &[S]) -> Vec<String> {
-        if self.is_unrestricted() {
-            return Vec::new();
-        }
-        required
-            .iter()
-            .map(AsRef::as_ref)
-            .filter(|r| !self.scopes.iter().any(|s| s == r))
-            .map(str::to_owned)
-            .collect()
+        missing_scopes(&self.scopes, required)
     }
 
     fn from_record(r: PatRecord) -> Pat {
